@@ -1,0 +1,26 @@
+from django.conf import settings
+from django.db import models
+from djmoney.models.fields import MoneyField
+
+
+class Project(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    budget = MoneyField(max_digits=12, decimal_places=2, default_currency="USD")
+    status = models.CharField(max_length=20, default="open")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "projects"
+
+
+class Order(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="orders")
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    amount = MoneyField(max_digits=12, decimal_places=2, default_currency="USD")
+    status = models.CharField(max_length=20, default="placed")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "orders"

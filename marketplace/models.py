@@ -1,0 +1,60 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class User(AbstractUser):
+    class Meta:
+        db_table = "users"
+
+
+class Group(models.Model):
+    """A group of freelancers that buyers hire as one. Its leader is one of its members."""
+
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    skills = models.JSONField(default=list, blank=True)
+    leader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="led_groups")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "groups"
+
+    def __str__(self):
+        return self.name
+
+
+class GroupMembership(models.Model):
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "group_members"
+        constraints = [models.UniqueConstraint(fields=["group", "user"], name="unique_group_member")]
+
+
+class Conversation(models.Model):
+    """The chat between one buyer (the product owner) and one group."""
+
+    product_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations"
+    )
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="conversations")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "conversations"
+        constraints = [
+            models.UniqueConstraint(fields=["product_owner", "group"], name="unique_conversation")
+        ]
+
+
+class Message(models.Model):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "conversation_messages"
