@@ -1,0 +1,65 @@
+from django.conf import settings
+from django.db import models
+from djmoney.models.fields import MoneyField
+
+from escrow.models import AMOUNT
+
+
+class Dispute(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open"
+        RESOLVED = "resolved"
+
+    class Outcome(models.TextChoices):
+        REFUND = "refund"
+        RELEASE = "release"
+        SPLIT = "split"
+
+    proposal = models.ForeignKey(
+        "proposals.Proposal", on_delete=models.PROTECT, related_name="disputes"
+    )
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    # The proposal's status when the dispute opened, so a resolution can tell what was frozen.
+    proposal_status_before = models.CharField(max_length=20)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    refund_amount = MoneyField(null=True, blank=True, **AMOUNT)
+    resolution_note = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "disputes"
+        indexes = [models.Index(fields=["status", "created_at"], name="dispute_status_age")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["proposal"],
+                condition=models.Q(status="open"),
+                name="one_open_dispute_per_proposal",
+            )
+        ]
+
+    def __str__(self):
+        return f"Dispute #{self.pk} on proposal #{self.proposal_id} ({self.status})"
+
+
+class DisputeMessage(models.Model):
+    """Evidence: what a party or staff member says in the dispute."""
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "dispute_messages"
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"Evidence #{self.pk}"

@@ -1,21 +1,219 @@
+"""The escrow ledger.
+
+Money lives in accounts of three sorts: wallets (a user's, the platform's, and the
+external world's, through which deposits come in and payouts go out), group wallets, and
+escrow holds (the money locked for one deal). Every movement is one `EscrowTransaction`
+from exactly one account to exactly one other, so every entry balances by construction.
+Entries are append-only: a database trigger refuses UPDATE and DELETE.
+
+The balance columns on wallets, group wallets and holds are a cache of the ledger,
+updated under row lock in the same transaction as the entry; `manage.py reconcile`
+proves they match. The platform and external wallets are touched by every release and
+every deposit, so their balances are not cached (that would make them hot rows): they
+are summed from the ledger on read.
+"""
+
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Q
 from djmoney.models.fields import MoneyField
+
+AMOUNT = {"max_digits": 12, "decimal_places": 2, "default_currency": "USD"}
+
+
+def _same_currency(*fields: str) -> Q:
+    first, *rest = fields
+    return Q(**{f"{name}_currency": F(f"{first}_currency") for name in rest})
 
 
 class Wallet(models.Model):
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallet")
-    balance = MoneyField(max_digits=12, decimal_places=2, default=0, default_currency="USD")
+    class Kind(models.TextChoices):
+        USER = "user", "User"
+        PLATFORM = "platform", "Platform revenue"
+        EXTERNAL = "external", "External (payment provider)"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.USER)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="wallet",
+    )
+    # balance = available_balance + escrow_balance: what the user owns in all.
+    balance = MoneyField(default=0, **AMOUNT)
+    available_balance = MoneyField(default=0, **AMOUNT)
+    # Money this user has locked in escrow holds as a buyer (a view of their holds).
+    escrow_balance = MoneyField(default=0, **AMOUNT)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "wallets"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="user", user__isnull=False)
+                | (~Q(kind="user") & Q(user__isnull=True)),
+                name="wallet_owner_matches_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "balance_currency"],
+                condition=~Q(kind="user"),
+                name="one_system_wallet_per_currency",
+            ),
+            models.CheckConstraint(
+                condition=Q(available_balance__gte=0, escrow_balance__gte=0),
+                name="wallet_balances_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(balance=F("available_balance") + F("escrow_balance")),
+                name="wallet_balance_is_available_plus_escrow",
+            ),
+            models.CheckConstraint(
+                condition=_same_currency("balance", "available_balance", "escrow_balance"),
+                name="wallet_single_currency",
+            ),
+        ]
+
+    def __str__(self):
+        owner = self.user.username if self.user_id else self.get_kind_display()
+        return f"{owner} wallet ({self.currency})"
+
+    @property
+    def currency(self) -> str:
+        return str(self.balance_currency)
+
+    @property
+    def caches_balance(self) -> bool:
+        return self.kind == self.Kind.USER
 
 
 class GroupWallet(models.Model):
-    group = models.OneToOneField("marketplace.Group", on_delete=models.PROTECT, related_name="wallet")
-    balance = MoneyField(max_digits=12, decimal_places=2, default=0, default_currency="USD")
+    group = models.OneToOneField(
+        "marketplace.Group", on_delete=models.PROTECT, related_name="wallet"
+    )
+    balance = MoneyField(default=0, **AMOUNT)
+    available_balance = MoneyField(default=0, **AMOUNT)
+    # Escrow held for this group's deals (a view of their holds: the buyers' money).
+    escrow_balance = MoneyField(default=0, **AMOUNT)
+    # Everything released from this group's holds to its leader and members, ever.
+    total_escrow_received = MoneyField(default=0, **AMOUNT)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "group_wallets"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    available_balance__gte=0, escrow_balance__gte=0, total_escrow_received__gte=0
+                ),
+                name="group_wallet_balances_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(balance=F("available_balance")),
+                name="group_wallet_balance_is_available",
+            ),
+            models.CheckConstraint(
+                condition=_same_currency(
+                    "balance", "available_balance", "escrow_balance", "total_escrow_received"
+                ),
+                name="group_wallet_single_currency",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.group} group wallet ({self.currency})"
+
+    @property
+    def currency(self) -> str:
+        return str(self.balance_currency)
+
+
+class EscrowHold(models.Model):
+    """Money a buyer has locked for one deal with one group, until released or refunded."""
+
+    buyer_wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="holds")
+    group_wallet = models.ForeignKey(GroupWallet, on_delete=models.PROTECT, related_name="holds")
+    amount = MoneyField(default=0, **AMOUNT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "escrow_holds"
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="hold_amount_not_negative")
+        ]
+
+    def __str__(self):
+        return f"Escrow hold #{self.pk}: {self.amount}"
+
+
+def _one_account(side: str) -> Q:
+    wallet, group_wallet, hold = (
+        f"{side}_{name}__isnull" for name in ("wallet", "group_wallet", "hold")
+    )
+    return (
+        Q(**{wallet: False, group_wallet: True, hold: True})
+        | Q(**{wallet: True, group_wallet: False, hold: True})
+        | Q(**{wallet: True, group_wallet: True, hold: False})
+    )
+
+
+class EscrowTransaction(models.Model):
+    """One balanced transfer between two accounts. Never updated, never deleted."""
+
+    class Kind(models.TextChoices):
+        OPENING_BALANCE = "opening_balance", "Opening balance (migrated)"
+        DEPOSIT = "deposit", "Deposit"
+        WITHDRAWAL = "withdrawal", "Withdrawal"
+        LOCK = "escrow_lock", "Escrow locked"
+        PLATFORM_FEE = "platform_fee", "Platform fee"
+        LEADER_COMMISSION = "leader_commission", "Leader commission"
+        MEMBER_SHARE = "member_share", "Member share"
+        REFUND = "refund", "Refund"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    amount = MoneyField(**AMOUNT)
+
+    from_wallet = models.ForeignKey(Wallet, null=True, on_delete=models.PROTECT, related_name="+")
+    from_group_wallet = models.ForeignKey(
+        GroupWallet, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    from_hold = models.ForeignKey(EscrowHold, null=True, on_delete=models.PROTECT, related_name="+")
+    to_wallet = models.ForeignKey(Wallet, null=True, on_delete=models.PROTECT, related_name="+")
+    to_group_wallet = models.ForeignKey(
+        GroupWallet, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_hold = models.ForeignKey(EscrowHold, null=True, on_delete=models.PROTECT, related_name="+")
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # One operation writes several legs under one caller-supplied key; a retry finds them.
+    idempotency_key = models.CharField(max_length=200)
+    leg = models.PositiveSmallIntegerField(default=0)
+    memo = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "escrow_transactions"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="transaction_amount_positive"),
+            models.CheckConstraint(condition=_one_account("from"), name="transaction_one_source"),
+            models.CheckConstraint(
+                condition=_one_account("to"), name="transaction_one_destination"
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_wallet=F("to_wallet"))
+                & ~Q(from_group_wallet=F("to_group_wallet"))
+                & ~Q(from_hold=F("to_hold")),
+                name="transaction_not_to_itself",
+            ),
+            models.UniqueConstraint(
+                fields=["idempotency_key", "leg"], name="unique_idempotent_leg"
+            ),
+        ]
+        # Statements and metrics read the ledger by kind over time.
+        indexes = [models.Index(fields=["kind", "created_at"], name="transaction_kind_time")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount}"

@@ -9,10 +9,15 @@ class Project(models.Model):
     description = models.TextField(blank=True)
     budget = MoneyField(max_digits=12, decimal_places=2, default_currency="USD")
     status = models.CharField(max_length=20, default="open")
+    # Every row of the old system is legacy; the deprecated endpoints still write here.
+    is_legacy = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "projects"
+
+    def __str__(self):
+        return self.title
 
 
 class Order(models.Model):
@@ -20,7 +25,11 @@ class Order(models.Model):
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     amount = MoneyField(max_digits=12, decimal_places=2, default_currency="USD")
     status = models.CharField(max_length=20, default="placed")
+    is_legacy = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "orders"
+
+    def __str__(self):
+        return f"Order #{self.pk}"

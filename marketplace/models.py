@@ -14,7 +14,9 @@ class Group(models.Model):
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
     skills = models.JSONField(default=list, blank=True)
-    leader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="led_groups")
+    leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="led_groups"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -26,12 +28,19 @@ class Group(models.Model):
 
 class GroupMembership(models.Model):
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     joined_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "group_members"
-        constraints = [models.UniqueConstraint(fields=["group", "user"], name="unique_group_member")]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user"], name="unique_group_member")
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.group}"
 
 
 class Conversation(models.Model):
@@ -42,6 +51,11 @@ class Conversation(models.Model):
     )
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="conversations")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Kept by the proposal services in the same transaction as the change they describe.
+    # A plain id, not a foreign key: proposals depend on conversations, not the reverse.
+    active_proposal_id = models.BigIntegerField(null=True, blank=True)
+    total_proposals = models.PositiveIntegerField(default=0)
+    total_completed_projects = models.PositiveIntegerField(default=0)
 
     class Meta:
         db_table = "conversations"
@@ -49,12 +63,26 @@ class Conversation(models.Model):
             models.UniqueConstraint(fields=["product_owner", "group"], name="unique_conversation")
         ]
 
+    def __str__(self):
+        return f"Conversation #{self.pk}"
+
 
 class Message(models.Model):
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
-    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    # No sender: a system message announcing a proposal event, described by `metadata`.
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     body = models.TextField()
+    metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "conversation_messages"
+        # Chat history and reconnect catch-up read "messages of a conversation after id N".
+        indexes = [models.Index(fields=["conversation", "id"], name="message_conversation_id")]
+
+    def __str__(self):
+        return f"Message #{self.pk}"

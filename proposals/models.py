@@ -1,26 +1,131 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from djmoney.models.fields import MoneyField
+
+from escrow.models import AMOUNT
 
 
 class Proposal(models.Model):
+    """A priced offer from a group's leader to a buyer, and the deal it becomes."""
+
     class Status(models.TextChoices):
-        PENDING = "pending"
-        ACCEPTED = "accepted"
-        REJECTED = "rejected"
-        COMPLETED = "completed"
+        PENDING = "pending"  # sent, waiting for the buyer
+        ACCEPTED = "accepted"  # the buyer accepted: the price is locked in escrow
+        IN_PROGRESS = "in_progress"  # the group is working on it
+        DELIVERED = "delivered"  # the group says it is done; the buyer confirms or disputes
+        COMPLETED = "completed"  # escrow released to the platform, leader and members
+        REJECTED = "rejected"  # the buyer said no before accepting
+        WITHDRAWN = "withdrawn"  # the leader took it back before acceptance
+        CANCELLED = "cancelled"  # the leader cancelled after acceptance: full refund
+        DISPUTED = "disputed"  # a party opened a dispute: escrow frozen until staff resolve
+        REFUNDED = "refunded"  # dispute resolved with a full refund
+        SETTLED = "settled"  # dispute resolved with a split
+
+    # Statuses in which the buyer's money is held in escrow for this proposal.
+    ESCROW_HELD = (Status.ACCEPTED, Status.IN_PROGRESS, Status.DELIVERED, Status.DISPUTED)
+    # A conversation has at most one proposal in these statuses at a time.
+    OPEN = (Status.PENDING, *ESCROW_HELD)
 
     conversation = models.ForeignKey(
         "marketplace.Conversation", on_delete=models.CASCADE, related_name="proposals"
     )
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    price = MoneyField(max_digits=12, decimal_places=2, default_currency="USD")
+    price = MoneyField(**AMOUNT)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    due_date = models.DateField(null=True, blank=True)
+    # Proposals written by the old system: no escrow was ever held for them.
+    is_legacy = models.BooleanField(default=False)
+
+    # The fee breakdown, frozen at creation with the rates then in force.
+    platform_fee_rate = models.DecimalField(max_digits=5, decimal_places=4, default=0)
+    leader_commission_rate = models.DecimalField(max_digits=5, decimal_places=4, default=0)
+    platform_fee = MoneyField(default=0, **AMOUNT)
+    leader_commission = MoneyField(default=0, **AMOUNT)
+    member_pool = MoneyField(default=0, **AMOUNT)
+    escrow_amount = MoneyField(default=0, **AMOUNT)
+    escrow_hold = models.OneToOneField(
+        "escrow.EscrowHold",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="proposal",
+    )
+    # Members of the group at acceptance, who share the member pool if still members.
+    participants = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", db_table="proposal_participants"
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    disputed_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "project_proposals"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation"],
+                condition=Q(
+                    is_legacy=False,
+                    status__in=["pending", "accepted", "in_progress", "delivered", "disputed"],
+                ),
+                name="one_open_proposal_per_conversation",
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gt=0) | Q(is_legacy=True), name="proposal_price_positive"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["conversation", "-created_at"], name="proposal_conversation_recent"
+            ),
+            # The auto-release job scans delivered proposals by delivery time.
+            models.Index(fields=["status", "delivered_at"], name="proposal_status_delivered"),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.status})"
+
+
+class Task(models.Model):
+    class Status(models.TextChoices):
+        TODO = "todo"
+        IN_PROGRESS = "in_progress"
+        DONE = "done"
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="tasks")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.TODO)
     due_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        db_table = "project_proposals"
+        db_table = "project_tasks"
+        indexes = [
+            models.Index(fields=["proposal", "status"], name="task_proposal_status"),
+            models.Index(fields=["assigned_to", "status"], name="task_assignee_status"),
+        ]
+
+    def __str__(self):
+        return self.title

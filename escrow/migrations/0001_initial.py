@@ -10,39 +10,88 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('marketplace', '0001_initial'),
+        ("marketplace", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='GroupWallet',
+            name="GroupWallet",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('balance_currency', djmoney.models.fields.CurrencyField(choices=[('GBP', 'British Pound'), ('EUR', 'Euro'), ('USD', 'US Dollar')], default='USD', editable=False, max_length=3)),
-                ('balance', djmoney.models.fields.MoneyField(decimal_places=2, default=djmoney.money.Money(0, 'USD'), max_digits=12)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('group', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='wallet', to='marketplace.group')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "balance_currency",
+                    djmoney.models.fields.CurrencyField(
+                        choices=[("GBP", "British Pound"), ("EUR", "Euro"), ("USD", "US Dollar")],
+                        default="USD",
+                        editable=False,
+                        max_length=3,
+                    ),
+                ),
+                (
+                    "balance",
+                    djmoney.models.fields.MoneyField(
+                        decimal_places=2, default=djmoney.money.Money(0, "USD"), max_digits=12
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "group",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="wallet",
+                        to="marketplace.group",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'group_wallets',
+                "db_table": "group_wallets",
             },
         ),
         migrations.CreateModel(
-            name='Wallet',
+            name="Wallet",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('balance_currency', djmoney.models.fields.CurrencyField(choices=[('GBP', 'British Pound'), ('EUR', 'Euro'), ('USD', 'US Dollar')], default='USD', editable=False, max_length=3)),
-                ('balance', djmoney.models.fields.MoneyField(decimal_places=2, default=djmoney.money.Money(0, 'USD'), max_digits=12)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='wallet', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "balance_currency",
+                    djmoney.models.fields.CurrencyField(
+                        choices=[("GBP", "British Pound"), ("EUR", "Euro"), ("USD", "US Dollar")],
+                        default="USD",
+                        editable=False,
+                        max_length=3,
+                    ),
+                ),
+                (
+                    "balance",
+                    djmoney.models.fields.MoneyField(
+                        decimal_places=2, default=djmoney.money.Money(0, "USD"), max_digits=12
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="wallet",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'wallets',
+                "db_table": "wallets",
             },
         ),
     ]
