@@ -26,3 +26,8 @@ class Conflict(DomainError):
 
     code = "conflict"
     status = 409
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404

@@ -169,6 +169,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "COERCE_DECIMAL_TO_STRING": True,
+    "EXCEPTION_HANDLER": "marketplace.api_errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Group marketplace API",

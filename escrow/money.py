@@ -1,0 +1,95 @@
+"""All money arithmetic: parsing, rounding, the fee breakdown and the member split.
+
+Amounts are `Money` (a `Decimal` and a currency), never floats, always to the cent.
+"""
+
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.conf import settings
+from djmoney.money import Money
+
+from marketplace.errors import InvalidInput
+
+CENT = Decimal("0.01")
+
+
+def round_half_up(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def parse_amount(raw, currency: str | None = None) -> Money:
+    """Turn client input into Money, or refuse it with `invalid_amount`.
+
+    Accepts a decimal string or number with at most two places, above zero and at most
+    `settings.MAX_AMOUNT`. Floats are refused: they cannot say 0.10 exactly.
+    """
+    currency = currency or settings.DEFAULT_CURRENCY
+    if currency not in settings.CURRENCIES:
+        raise InvalidInput(f"Currency {currency!r} is not supported.", code="invalid_currency")
+    if isinstance(raw, float | bool) or raw is None:
+        raise InvalidInput(
+            'Amount must be a decimal string such as "12.50".', code="invalid_amount"
+        )
+    try:
+        amount = Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise InvalidInput(f"{raw!r} is not a number.", code="invalid_amount") from None
+    if not amount.is_finite():
+        raise InvalidInput(f"{raw!r} is not a number.", code="invalid_amount")
+    if amount != amount.quantize(CENT, rounding=ROUND_DOWN):
+        raise InvalidInput("Amounts have at most two decimal places.", code="invalid_amount")
+    if amount <= 0:
+        raise InvalidInput("Amount must be above zero.", code="invalid_amount")
+    if amount > settings.MAX_AMOUNT:
+        raise InvalidInput(
+            f"Amount must be at most {settings.MAX_AMOUNT} {currency}.", code="invalid_amount"
+        )
+    return Money(amount.quantize(CENT), currency)
+
+
+@dataclass(frozen=True)
+class Rates:
+    platform_fee: Decimal
+    leader_commission: Decimal
+
+    @classmethod
+    def current(cls) -> "Rates":
+        return cls(settings.PLATFORM_FEE_RATE, settings.LEADER_COMMISSION_RATE)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    platform_fee: Money
+    leader_commission: Money
+    member_pool: Money
+
+
+def fee_breakdown(price: Money, rates: Rates) -> Breakdown:
+    """Fee and commission rounded half up to the cent; the pool is what is left, so the
+    three always sum to the price exactly."""
+    fee = round_half_up(price.amount * rates.platform_fee)
+    commission = round_half_up(price.amount * rates.leader_commission)
+    currency = price.currency
+    return Breakdown(
+        platform_fee=Money(fee, currency),
+        leader_commission=Money(commission, currency),
+        member_pool=Money(price.amount - fee - commission, currency),
+    )
+
+
+def split_pool(pool: Money, participants: int) -> list[Money]:
+    """Equal shares floored to the cent; the leftover cents go one each to the first
+    participants (the callers pass them in order of joining).
+
+    This is the largest-remainder rule: with equal shares every remainder is the same,
+    so ties go by order. The shares sum to the pool exactly and differ by at most a cent.
+    """
+    if participants < 1:
+        raise ValueError("A pool is split among at least one participant.")
+    cents = int(pool.amount / CENT)
+    base, leftover = divmod(cents, participants)
+    return [
+        Money((base + (1 if index < leftover else 0)) * CENT, pool.currency)
+        for index in range(participants)
+    ]

@@ -1,0 +1,182 @@
+"""Prove the ledger: recompute every balance from the escrow transactions and check the
+invariants of CONTRACT.md ("Money rules").
+
+`find_problems()` returns a list of human-readable problems; empty means clean. Apps
+above the ledger add their own invariants with `register_check` (proposals check that
+each proposal's escrow matches its status) without the ledger knowing them.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Sum
+
+from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet
+
+Check = Callable[[], list[str]]
+_extra_checks: list[Check] = []
+
+ZERO = Decimal("0.00")
+
+
+def register_check(check: Check) -> Check:
+    _extra_checks.append(check)
+    return check
+
+
+def _flows(side: str, account: str) -> dict[int, Decimal]:
+    """Sum of amounts per account id on one side ("from" or "to") of the ledger."""
+    column = f"{side}_{account}_id"
+    rows = (
+        EscrowTransaction.objects.filter(**{f"{column}__isnull": False})
+        .values(column)
+        .annotate(total=Sum("amount"))
+    )
+    return {row[column]: row["total"] for row in rows}
+
+
+def ledger_balances(account: str) -> dict[int, Decimal]:
+    """Balance of every account of one sort ("wallet", "group_wallet", "hold") from the
+    ledger alone: what came in minus what went out."""
+    balances: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for pk, total in _flows("to", account).items():
+        balances[pk] += total
+    for pk, total in _flows("from", account).items():
+        balances[pk] -= total
+    return balances
+
+
+def _paid_to_group() -> dict[int, Decimal]:
+    rows = (
+        EscrowTransaction.objects.filter(
+            kind__in=[EscrowTransaction.Kind.LEADER_COMMISSION, EscrowTransaction.Kind.MEMBER_SHARE]
+        )
+        .values("from_hold__group_wallet")
+        .annotate(total=Sum("amount"))
+    )
+    return {row["from_hold__group_wallet"]: row["total"] for row in rows}
+
+
+def _compare(problems: list[str], label: str, stored: Decimal, expected: Decimal) -> None:
+    if stored != expected:
+        problems.append(f"{label}: stored {stored}, ledger says {expected}")
+
+
+def _check_entries(problems: list[str]) -> None:
+    entries = EscrowTransaction.objects.select_related(
+        "from_wallet", "to_wallet", "from_group_wallet", "to_group_wallet", "from_hold", "to_hold"
+    )
+    for entry in entries.iterator(chunk_size=2000):
+        currencies = {str(entry.amount.currency)}
+        for account in (
+            entry.from_wallet,
+            entry.to_wallet,
+            entry.from_group_wallet,
+            entry.to_group_wallet,
+        ):
+            if account is not None:
+                currencies.add(account.currency)
+        for hold in (entry.from_hold, entry.to_hold):
+            if hold is not None:
+                currencies.add(str(hold.amount.currency))
+        if len(currencies) != 1:
+            problems.append(f"transaction #{entry.pk} mixes currencies {sorted(currencies)}")
+
+
+def _check_wallets(problems: list[str]) -> None:
+    available = ledger_balances("wallet")
+    holds = ledger_balances("hold")
+    escrow_by_buyer: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    escrow_by_group: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for hold in EscrowHold.objects.all():
+        expected = holds[hold.pk]
+        _compare(problems, f"escrow hold #{hold.pk} amount", hold.amount.amount, expected)
+        if expected < 0:
+            problems.append(f"escrow hold #{hold.pk} is negative: {expected}")
+        escrow_by_buyer[hold.buyer_wallet_id] += expected
+        escrow_by_group[hold.group_wallet_id] += expected
+
+    for wallet in Wallet.objects.filter(kind=Wallet.Kind.USER).select_related("user"):
+        label = f"wallet #{wallet.pk} ({wallet.user.username})"
+        _compare(
+            problems, f"{label} available", wallet.available_balance.amount, available[wallet.pk]
+        )
+        _compare(
+            problems, f"{label} escrow", wallet.escrow_balance.amount, escrow_by_buyer[wallet.pk]
+        )
+        _compare(
+            problems,
+            f"{label} balance",
+            wallet.balance.amount,
+            available[wallet.pk] + escrow_by_buyer[wallet.pk],
+        )
+        if available[wallet.pk] < 0:
+            problems.append(f"{label} available balance is negative: {available[wallet.pk]}")
+
+    group_available = ledger_balances("group_wallet")
+    paid = _paid_to_group()
+    for wallet in GroupWallet.objects.select_related("group"):
+        label = f"group wallet #{wallet.pk} ({wallet.group.name})"
+        expected = group_available[wallet.pk]
+        _compare(problems, f"{label} available", wallet.available_balance.amount, expected)
+        _compare(problems, f"{label} balance", wallet.balance.amount, expected)
+        _compare(
+            problems, f"{label} escrow", wallet.escrow_balance.amount, escrow_by_group[wallet.pk]
+        )
+        _compare(
+            problems,
+            f"{label} total escrow received",
+            wallet.total_escrow_received.amount,
+            paid.get(wallet.pk, ZERO),
+        )
+        if expected < 0:
+            problems.append(f"{label} available balance is negative: {expected}")
+
+
+def _check_conservation(problems: list[str]) -> None:
+    """All balances plus escrow held equal the money that came in from outside minus the
+    money that went out, per currency: nothing created, nothing lost."""
+    wallet_balances = ledger_balances("wallet")
+    group_balances = ledger_balances("group_wallet")
+    hold_balances = ledger_balances("hold")
+    inside: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    outside: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for wallet in Wallet.objects.all():
+        target = outside if wallet.kind == Wallet.Kind.EXTERNAL else inside
+        target[wallet.currency] += wallet_balances[wallet.pk]
+    for wallet in GroupWallet.objects.all():
+        inside[wallet.currency] += group_balances[wallet.pk]
+    for hold in EscrowHold.objects.all():
+        inside[str(hold.amount.currency)] += hold_balances[hold.pk]
+    for currency in sorted(set(inside) | set(outside)):
+        # The external account is negative by what came in net: the two must cancel.
+        if inside[currency] + outside[currency] != 0:
+            problems.append(
+                f"{currency}: balances and escrow sum to {inside[currency]}, but deposits "
+                f"minus withdrawals are {-outside[currency]}"
+            )
+
+
+def _check_append_only(problems: list[str]) -> None:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_trigger WHERE tgname = 'escrow_transactions_append_only' "
+            "AND tgenabled <> 'D'"
+        )
+        if cursor.fetchone() is None:
+            problems.append("the append-only trigger on escrow_transactions is missing or disabled")
+
+
+def find_problems() -> list[str]:
+    problems: list[str] = []
+    _check_entries(problems)
+    _check_wallets(problems)
+    _check_conservation(problems)
+    _check_append_only(problems)
+    for check in _extra_checks:
+        problems.extend(check())
+    return problems

@@ -1,0 +1,40 @@
+"""Test configuration. The suite runs on the real servers, PostgreSQL and Redis: a
+missing server stops the run loudly, it is never skipped."""
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+
+def pytest_configure(config):
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        pytest.exit(
+            f"The tests run on PostgreSQL, not {engine}: set DATABASE_URL (`make test` does).",
+            returncode=2,
+        )
+    if not settings.REDIS_URL:
+        pytest.exit("The tests need Redis: set REDIS_URL (`make test` does).", returncode=2)
+    try:
+        redis.Redis.from_url(settings.REDIS_URL).ping()
+    except redis.RedisError as error:
+        pytest.exit(f"Redis at {settings.REDIS_URL} does not answer: {error}", returncode=2)
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only(request):
+    if request.node.get_closest_marker("django_db"):
+        assert connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def ledger_clean():
+    """Call after an operation: asserts every ledger invariant holds."""
+    from escrow.reconcile import find_problems
+
+    def check():
+        problems = find_problems()
+        assert problems == [], "\n".join(problems)
+
+    return check
