@@ -23,6 +23,12 @@ def pytest_configure(config):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Hashing strength is not under test; PBKDF2's cost would dominate the suite's time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _postgresql_only(request):
     if request.node.get_closest_marker("django_db"):
         assert connection.vendor == "postgresql"
