@@ -136,26 +136,29 @@ def _check_wallets(problems: list[str]) -> None:
 
 
 def _check_conservation(problems: list[str]) -> None:
-    """All balances plus escrow held equal the money that came in from outside minus the
-    money that went out, per currency: nothing created, nothing lost."""
-    wallet_balances = ledger_balances("wallet")
-    group_balances = ledger_balances("group_wallet")
-    hold_balances = ledger_balances("hold")
+    """The money the books say exists (stored balances, escrow held, platform revenue)
+    equals what came in from outside minus what went out, per currency: nothing created
+    behind the ledger's back, nothing lost."""
+    ledger = ledger_balances("wallet")
     inside: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    outside: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    net_inflow: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for wallet in Wallet.objects.all():
-        target = outside if wallet.kind == Wallet.Kind.EXTERNAL else inside
-        target[wallet.currency] += wallet_balances[wallet.pk]
+        if wallet.kind == Wallet.Kind.EXTERNAL:
+            # Negative by what came in net: deposits minus withdrawals.
+            net_inflow[wallet.currency] -= ledger[wallet.pk]
+        elif wallet.caches_balance:
+            inside[wallet.currency] += wallet.available_balance.amount
+        else:
+            inside[wallet.currency] += ledger[wallet.pk]
     for wallet in GroupWallet.objects.all():
-        inside[wallet.currency] += group_balances[wallet.pk]
+        inside[wallet.currency] += wallet.available_balance.amount
     for hold in EscrowHold.objects.all():
-        inside[str(hold.amount.currency)] += hold_balances[hold.pk]
-    for currency in sorted(set(inside) | set(outside)):
-        # The external account is negative by what came in net: the two must cancel.
-        if inside[currency] + outside[currency] != 0:
+        inside[str(hold.amount.currency)] += hold.amount.amount
+    for currency in sorted(set(inside) | set(net_inflow)):
+        if inside[currency] != net_inflow[currency]:
             problems.append(
                 f"{currency}: balances and escrow sum to {inside[currency]}, but deposits "
-                f"minus withdrawals are {-outside[currency]}"
+                f"minus withdrawals are {net_inflow[currency]}"
             )
 
 
