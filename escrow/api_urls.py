@@ -1,1 +1,19 @@
-urlpatterns = []
+"""Wallet API routes, under /api/. Every trailing slash is optional."""
+
+from marketplace.api import api_path
+
+from .api import (
+    GroupWalletApi,
+    WalletApi,
+    WalletDepositApi,
+    WalletTransactionListApi,
+    WalletWithdrawApi,
+)
+
+urlpatterns = [
+    api_path("wallet", WalletApi.as_view(), "api-wallet"),
+    api_path("wallet/transactions", WalletTransactionListApi.as_view(), "api-wallet-transactions"),
+    api_path("wallet/deposit", WalletDepositApi.as_view(), "api-wallet-deposit"),
+    api_path("wallet/withdraw", WalletWithdrawApi.as_view(), "api-wallet-withdraw"),
+    api_path(r"groups/(?P<group_id>[0-9]+)/wallet", GroupWalletApi.as_view(), "api-group-wallet"),
+]

@@ -1,1 +1,38 @@
-urlpatterns = []
+"""API routes of the core domain, under /api/. Every trailing slash is optional."""
+
+from .api import (
+    ConversationListCreateApi,
+    ConversationMessagesApi,
+    GroupDetailApi,
+    GroupLeadershipTransferApi,
+    GroupLeaveApi,
+    GroupListCreateApi,
+    GroupMemberAddApi,
+    MeApi,
+    RegisterApi,
+    TokenApi,
+    api_path,
+)
+
+urlpatterns = [
+    api_path("auth/register", RegisterApi.as_view(), "api-register"),
+    api_path("auth/token", TokenApi.as_view(), "api-token"),
+    api_path("me", MeApi.as_view(), "api-me"),
+    api_path("groups", GroupListCreateApi.as_view(), "api-groups"),
+    api_path(r"groups/(?P<group_id>[0-9]+)", GroupDetailApi.as_view(), "api-group"),
+    api_path(
+        r"groups/(?P<group_id>[0-9]+)/members", GroupMemberAddApi.as_view(), "api-group-members"
+    ),
+    api_path(r"groups/(?P<group_id>[0-9]+)/leave", GroupLeaveApi.as_view(), "api-group-leave"),
+    api_path(
+        r"groups/(?P<group_id>[0-9]+)/transfer-leadership",
+        GroupLeadershipTransferApi.as_view(),
+        "api-group-transfer-leadership",
+    ),
+    api_path("conversations", ConversationListCreateApi.as_view(), "api-conversations"),
+    api_path(
+        r"conversations/(?P<conversation_id>[0-9]+)/messages",
+        ConversationMessagesApi.as_view(),
+        "api-conversation-messages",
+    ),
+]

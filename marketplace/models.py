@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -86,3 +87,30 @@ class Message(models.Model):
 
     def __str__(self):
         return f"Message #{self.pk}"
+
+
+class IdempotencyRecord(models.Model):
+    """The stored outcome of a POST sent with an `Idempotency-Key` header (see
+    `marketplace.idempotency`). One row per user and key; a retry with the same key and the
+    same request (same fingerprint) within 24 h gets `response_status` and `response_body`
+    back instead of running again."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)
+    # sha256 of method, path and canonical JSON body.
+    fingerprint = models.CharField(max_length=64)
+    # Written in the same transaction as the insert, so never seen empty by another request.
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "idempotency_records"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="unique_idempotency_key_per_user")
+        ]
+        # Expired records are purged by age.
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_at")]
+
+    def __str__(self):
+        return f"Idempotency key {self.key!r} of user #{self.user_id}"

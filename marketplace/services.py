@@ -1,8 +1,202 @@
-"""Writes of the core domain: groups, memberships, conversations and messages."""
+"""Writes of the core domain: accounts, groups, memberships, conversations and messages.
 
-from django.db import transaction
+Every function is one use case: keyword-only arguments, the acting user explicit, one
+transaction. Refusals raise a `DomainError` (or Django's `PermissionDenied`, which the API
+answers with 403 `permission_denied`) before anything is written.
 
-from .models import Conversation, Message
+Groups are locked (`SELECT ... FOR UPDATE` on the group row) by every change of
+leadership or membership, so a leave and a leadership transfer, or a delete and an
+added member, never interleave.
+"""
+
+from django.contrib.auth import authenticate, get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError, Q
+from rest_framework.authtoken.models import Token
+
+from escrow.models import EscrowHold, EscrowTransaction, GroupWallet
+from escrow.services import wallet_for_group, wallet_for_user
+
+from .errors import Conflict, InvalidInput, NotFound
+from .models import Conversation, Group, GroupMembership, Message
+from .signals import member_left
+
+User = get_user_model()
+
+
+# --- accounts -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_register(*, username: str, email: str, password: str):
+    """Create an account and its (empty) wallet. The password has been checked against
+    the validators by the caller; usernames are unique regardless of case."""
+    if User.objects.filter(username__iexact=username).exists():
+        raise InvalidInput(f"The username {username!r} is taken.", code="username_taken")
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, email=email, password=password)
+    except IntegrityError:
+        # A concurrent registration took the name between the check and the insert.
+        raise InvalidInput(f"The username {username!r} is taken.", code="username_taken") from None
+    wallet_for_user(user=user)
+    return user
+
+
+@transaction.atomic
+def auth_token_obtain(*, username: str, password: str) -> Token:
+    """The API token of the user with these credentials (created on first use)."""
+    user = authenticate(username=username, password=password)
+    if user is None:
+        raise InvalidInput(
+            "Unable to log in with the given username and password.",
+            code="invalid_credentials",
+        )
+    token, _ = Token.objects.get_or_create(user=user)
+    return token
+
+
+# --- groups -------------------------------------------------------------------------
+
+
+def _lock_group(group: Group) -> Group:
+    try:
+        return Group.objects.select_for_update().get(pk=group.pk)
+    except Group.DoesNotExist:
+        raise NotFound("No such group.") from None
+
+
+def _require_leader(group: Group, actor) -> None:
+    if group.leader_id != actor.pk:
+        raise PermissionDenied("Only the group's leader can do this.")
+
+
+def _clean_skills(skills) -> list[str]:
+    """Trimmed, without blanks or repeats (case-insensitively), in the given order."""
+    cleaned, seen = [], set()
+    for skill in skills:
+        skill = skill.strip()
+        if skill and skill.lower() not in seen:
+            seen.add(skill.lower())
+            cleaned.append(skill)
+    return cleaned
+
+
+@transaction.atomic
+def group_create(*, leader, name: str, description: str = "", skills=()) -> Group:
+    """A new group led by `leader`, who is its first member; with its group wallet."""
+    group = Group.objects.create(
+        name=name.strip(),
+        description=description,
+        skills=_clean_skills(skills),
+        leader=leader,
+    )
+    GroupMembership.objects.create(group=group, user=leader)
+    wallet_for_group(group=group)
+    return group
+
+
+@transaction.atomic
+def group_member_add(*, group: Group, actor, user) -> GroupMembership:
+    """The leader adds `user` to the group."""
+    group = _lock_group(group)
+    _require_leader(group, actor)
+    if GroupMembership.objects.filter(group=group, user=user).exists():
+        raise Conflict(f"{user.username} is already a member.", code="already_member")
+    membership = GroupMembership.objects.create(group=group, user=user)
+    membership.group = group
+    return membership
+
+
+@transaction.atomic
+def group_leave(*, group: Group, user) -> None:
+    """`user` leaves the group. The leader cannot: they transfer the leadership first.
+    `member_left` is sent inside this transaction, after the membership is gone, so its
+    receivers (proposals unassigning open tasks) commit or roll back with it."""
+    group = _lock_group(group)
+    if group.leader_id == user.pk:
+        raise Conflict(
+            "The leader cannot leave the group: transfer the leadership first.",
+            code="leader_cannot_leave",
+        )
+    deleted, _ = GroupMembership.objects.filter(group=group, user=user).delete()
+    if not deleted:
+        raise Conflict("You are not a member of this group.", code="not_a_member")
+    member_left.send(sender=Group, group=group, user=user)
+
+
+@transaction.atomic
+def group_leadership_transfer(*, group: Group, actor, new_leader_id: int) -> Group:
+    """The leader hands the group to another member. Handing it to oneself changes
+    nothing."""
+    group = _lock_group(group)
+    _require_leader(group, actor)
+    if new_leader_id == group.leader_id:
+        return group
+    membership = (
+        GroupMembership.objects.select_related("user")
+        .filter(group=group, user_id=new_leader_id)
+        .first()
+    )
+    if membership is None:
+        raise InvalidInput(
+            "The new leader must be a member of the group.", code="new_leader_not_member"
+        )
+    group.leader = membership.user
+    group.save(update_fields=["leader"])
+    return group
+
+
+@transaction.atomic
+def group_delete(*, group: Group, actor) -> None:
+    """The leader deletes the group, with its memberships, conversations and messages.
+
+    Refused with `escrow_active` while any escrow hold of the group still holds money,
+    and with `group_has_history` once money has ever moved for it: ledger entries are
+    never deleted, and they reference the group's wallet and holds."""
+    group = _lock_group(group)
+    _require_leader(group, actor)
+    # Locking the group wallet waits for a concurrent escrow lock to finish (it locks the
+    # group wallet before it creates a hold) and makes the next one wait for us.
+    wallet = GroupWallet.objects.select_for_update().filter(group=group).first()
+    holds = EscrowHold.objects.filter(group_wallet__group=group)
+    if holds.filter(amount__gt=0).exists():
+        raise Conflict(
+            "The group has escrow held for an active deal: finish or cancel it first.",
+            code="escrow_active",
+        )
+    history = Conflict(
+        "Money has moved for this group: its ledger history cannot be deleted.",
+        code="group_has_history",
+    )
+    if wallet is not None:
+        touched = EscrowTransaction.objects.filter(
+            Q(from_group_wallet=wallet) | Q(to_group_wallet=wallet)
+        )
+        if holds.exists() or touched.exists():
+            raise history
+    try:
+        if wallet is not None:
+            wallet.delete()
+        group.delete()
+    except ProtectedError:
+        raise history from None
+
+
+# --- conversations ------------------------------------------------------------------
+
+
+@transaction.atomic
+def conversation_open(*, buyer, group: Group) -> tuple[Conversation, bool]:
+    """The conversation between `buyer` and `group`, created on first use. Returns it and
+    whether it was created. A member cannot open one with their own group."""
+    if GroupMembership.objects.filter(group=group, user=buyer).exists():
+        raise InvalidInput(
+            "You cannot open a conversation with a group you belong to.", code="own_group"
+        )
+    # get_or_create retries the read when a concurrent call wins the unique constraint.
+    return Conversation.objects.get_or_create(product_owner=buyer, group=group)
 
 
 @transaction.atomic
@@ -14,3 +208,18 @@ def message_create(
     return Message.objects.create(
         conversation=conversation, sender=sender, body=body, metadata=metadata or {}
     )
+
+
+@transaction.atomic
+def message_send(*, conversation: Conversation, sender, body: str) -> Message:
+    """A participant (the buyer or a current member of the group) writes in the chat."""
+    is_participant = (
+        conversation.product_owner_id == sender.pk
+        or GroupMembership.objects.filter(group_id=conversation.group_id, user=sender).exists()
+    )
+    if not is_participant:
+        raise NotFound("No such conversation.")
+    body = body.strip()
+    if not body:
+        raise InvalidInput("A message needs a body.", code="blank_message")
+    return message_create(conversation=conversation, sender=sender, body=body)

@@ -1,0 +1,71 @@
+"""Reads of wallets and the ledger that the API and the pages share.
+
+Reads never create accounts: a user or group without a wallet yet is shown an empty one
+in the default currency.
+"""
+
+from django.conf import settings
+from django.db.models import Case, CharField, Q, QuerySet, Value, When
+from djmoney.money import Money
+
+from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet
+
+
+def _zero(currency: str) -> Money:
+    return Money(0, currency)
+
+
+def wallet_get(*, user) -> Wallet:
+    """The user's wallet, or an unsaved empty one if they have none yet."""
+    wallet = Wallet.objects.filter(user_id=user.pk, kind=Wallet.Kind.USER).first()
+    if wallet is None:
+        currency = settings.DEFAULT_CURRENCY
+        wallet = Wallet(
+            kind=Wallet.Kind.USER,
+            user=user,
+            balance=_zero(currency),
+            available_balance=_zero(currency),
+            escrow_balance=_zero(currency),
+        )
+    return wallet
+
+
+def group_wallet_get(*, group) -> GroupWallet:
+    """The group's wallet, or an unsaved empty one if it has none yet."""
+    wallet = GroupWallet.objects.filter(group_id=group.pk).first()
+    if wallet is None:
+        currency = settings.DEFAULT_CURRENCY
+        wallet = GroupWallet(
+            group=group,
+            balance=_zero(currency),
+            available_balance=_zero(currency),
+            escrow_balance=_zero(currency),
+            total_escrow_received=_zero(currency),
+        )
+    return wallet
+
+
+def wallet_transaction_list(*, wallet: Wallet) -> QuerySet[EscrowTransaction]:
+    """Ledger entries that touch the wallet, newest first: money into or out of it, and
+    money leaving or entering the escrow holds it funded as a buyer. Each row is annotated
+    with `direction`: "in" when the money arrives in this wallet, "out" otherwise (an
+    escrow lock moves available money out into a hold; a release pays the hold out)."""
+    if wallet.pk is None:
+        return EscrowTransaction.objects.none()
+    own_holds = EscrowHold.objects.filter(buyer_wallet_id=wallet.pk).values("pk")
+    return (
+        EscrowTransaction.objects.filter(
+            Q(from_wallet_id=wallet.pk)
+            | Q(to_wallet_id=wallet.pk)
+            | Q(from_hold__in=own_holds)
+            | Q(to_hold__in=own_holds)
+        )
+        .annotate(
+            direction=Case(
+                When(to_wallet_id=wallet.pk, then=Value("in")),
+                default=Value("out"),
+                output_field=CharField(),
+            )
+        )
+        .order_by("-created_at", "-id")
+    )

@@ -1,0 +1,108 @@
+"""Reads of the core domain that the API and the pages share.
+
+Each list is one query (plus the paginator's count): related rows come through
+`select_related`, `prefetch_related` or an annotation, never one query per row.
+"""
+
+from django.db import connection
+from django.db.models import BooleanField, Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
+
+from .errors import NotFound
+from .models import Conversation, Group, GroupMembership, Message
+
+# One element of the group's JSON `skills` list equals the given skill, ignoring case.
+_SKILL_SQL = {
+    "postgresql": (
+        'EXISTS (SELECT 1 FROM jsonb_array_elements_text("groups"."skills") AS skill '
+        "WHERE lower(skill) = lower(%s))"
+    ),
+    "sqlite": (
+        'EXISTS (SELECT 1 FROM json_each("groups"."skills") AS skill '
+        "WHERE lower(skill.value) = lower(%s))"
+    ),
+}
+
+
+# --- groups -------------------------------------------------------------------------
+
+
+def group_list(*, search: str = "", skill: str = "") -> QuerySet[Group]:
+    """Discovery: every group, newest first, with its leader and member count; `search`
+    matches name or description (case-insensitive), `skill` one of its skills."""
+    groups = Group.objects.select_related("leader").annotate(member_count=Count("memberships"))
+    search = search.strip()
+    if search:
+        groups = groups.filter(Q(name__icontains=search) | Q(description__icontains=search))
+    skill = skill.strip()
+    if skill:
+        has_skill = RawSQL(_SKILL_SQL[connection.vendor], [skill], output_field=BooleanField())
+        groups = groups.alias(has_skill=has_skill).filter(has_skill=True)
+    return groups.order_by("-created_at", "-id")
+
+
+def group_get(*, group_id) -> Group:
+    """Any group (groups are public to signed-in users through discovery)."""
+    group = Group.objects.select_related("leader").filter(pk=group_id).first()
+    if group is None:
+        raise NotFound("No such group.")
+    return group
+
+
+def group_detail(*, group_id) -> Group:
+    """A group with its leader and its members (users loaded) in order of joining."""
+    memberships = GroupMembership.objects.select_related("user").order_by("joined_at", "id")
+    group = (
+        Group.objects.select_related("leader")
+        .prefetch_related(Prefetch("memberships", queryset=memberships))
+        .filter(pk=group_id)
+        .first()
+    )
+    if group is None:
+        raise NotFound("No such group.")
+    return group
+
+
+def group_is_member(*, group_id, user) -> bool:
+    return GroupMembership.objects.filter(group_id=group_id, user_id=user.pk).exists()
+
+
+def group_member_get(*, group_id, user) -> GroupMembership | None:
+    return (
+        GroupMembership.objects.select_related("user", "group")
+        .filter(group_id=group_id, user_id=user.pk)
+        .first()
+    )
+
+
+# --- conversations ------------------------------------------------------------------
+
+
+def _participant_filter(user) -> Q:
+    member = GroupMembership.objects.filter(group_id=OuterRef("group_id"), user_id=user.pk)
+    return Q(product_owner_id=user.pk) | Q(Exists(member))
+
+
+def conversation_list(*, user) -> QuerySet[Conversation]:
+    """The conversations `user` takes part in, as the buyer or as a current member of the
+    group; newest first."""
+    return Conversation.objects.filter(_participant_filter(user)).order_by("-created_at", "-id")
+
+
+def conversation_get(*, conversation_id, user) -> Conversation:
+    """A conversation `user` takes part in; anyone else is told it does not exist."""
+    conversation = (
+        Conversation.objects.filter(_participant_filter(user)).filter(pk=conversation_id).first()
+    )
+    if conversation is None:
+        raise NotFound("No such conversation.")
+    return conversation
+
+
+def message_list(*, conversation: Conversation) -> QuerySet[Message]:
+    """The chat history, oldest first, senders loaded."""
+    return (
+        Message.objects.filter(conversation=conversation)
+        .select_related("sender")
+        .order_by("created_at", "id")
+    )
