@@ -4,9 +4,18 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
 
-from channels.routing import ProtocolTypeRouter
+from channels.routing import ProtocolTypeRouter, URLRouter
 from django.core.asgi import get_asgi_application
 
+# Django must be set up before the consumers' models are imported.
 http_application = get_asgi_application()
 
-application = ProtocolTypeRouter({"http": http_application})
+from marketplace.routing import websocket_urlpatterns  # noqa: E402
+from marketplace.ws_auth import TokenOrSessionAuthMiddleware  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": http_application,
+        "websocket": TokenOrSessionAuthMiddleware(URLRouter(websocket_urlpatterns)),
+    }
+)

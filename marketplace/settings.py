@@ -128,6 +128,18 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache counts rate limits (API throttles, chat messages): shared through Redis when
+# there is one, so limits hold across server processes.
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+CHAT_MESSAGE_MAX_LENGTH = 5000
+CHAT_MESSAGES_PER_MINUTE = int(os.environ.get("CHAT_MESSAGES_PER_MINUTE", "30"))
+
 # --- Auth, i18n, static ---------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [
