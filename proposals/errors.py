@@ -1,0 +1,33 @@
+"""Refusals of the proposal workflow, each with a stable machine-readable code.
+
+They extend the domain errors of `marketplace.errors`, so the API's one exception handler
+turns them into `{"error": {"code", "message"}}` with the status given here.
+"""
+
+from marketplace.errors import Conflict, DomainError, InvalidInput
+
+
+class Forbidden(DomainError):
+    """The actor is known but not allowed to do this (HTTP 403)."""
+
+    code = "permission_denied"
+    status = 403
+
+
+class InvalidTransition(Conflict):
+    """The proposal's (or task's) current status forbids the change."""
+
+    code = "invalid_transition"
+
+
+class ProposalOpen(Conflict):
+    """The conversation already has a pending, accepted, in-progress, delivered or
+    disputed proposal."""
+
+    code = "proposal_open"
+
+
+class NotAMember(InvalidInput):
+    """A task can only be assigned to a current member of the group."""
+
+    code = "not_a_member"
