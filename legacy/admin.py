@@ -1,0 +1,32 @@
+"""The old system's projects and orders, kept for reference: read-only."""
+
+from django.contrib import admin
+
+from .models import Order, Project
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Project)
+class ProjectAdmin(ReadOnlyAdmin):
+    list_display = ("id", "title", "owner", "budget", "status", "is_legacy", "created_at")
+    list_filter = ("status", "is_legacy", "created_at")
+    search_fields = ("title", "description", "owner__username")
+    list_select_related = ("owner",)
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = ("id", "project", "buyer", "amount", "status", "is_legacy", "created_at")
+    list_filter = ("status", "is_legacy", "created_at")
+    search_fields = ("project__title", "buyer__username")
+    list_select_related = ("project", "buyer")

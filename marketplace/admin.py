@@ -1,0 +1,113 @@
+"""Staff views of the core domain. Writes that have rules (group membership, leadership,
+conversation counters) go through the services, so the admin shows them read-only."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from .models import Conversation, Group, GroupMembership, IdempotencyRecord, Message, User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("username", "email", "is_staff", "is_active", "date_joined", "last_login")
+    list_filter = ("is_staff", "is_superuser", "is_active")
+    search_fields = ("username", "email", "first_name", "last_name")
+    ordering = ("username",)
+
+
+class MembershipInline(admin.TabularInline):
+    model = GroupMembership
+    fields = ("user", "joined_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Group)
+class GroupAdmin(admin.ModelAdmin):
+    list_display = ("name", "leader", "member_count", "created_at")
+    search_fields = ("name", "description", "leader__username")
+    list_filter = ("created_at",)
+    list_select_related = ("leader",)
+    # Groups are created by their leaders, and leadership moves through the service.
+    readonly_fields = ("leader", "created_at")
+    inlines = [MembershipInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="members")
+    def member_count(self, obj):
+        return obj.memberships.count()
+
+
+@admin.register(GroupMembership)
+class GroupMembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "group", "joined_at")
+    search_fields = ("user__username", "group__name")
+    list_filter = ("joined_at",)
+    list_select_related = ("user", "group")
+
+    # Joining and leaving have consequences (tasks, leadership): the services do them.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ("id", "product_owner", "group", "total_proposals", "created_at")
+    search_fields = ("product_owner__username", "group__name")
+    list_filter = ("created_at",)
+    list_select_related = ("product_owner", "group")
+    readonly_fields = (
+        "product_owner",
+        "group",
+        "active_proposal_id",
+        "total_proposals",
+        "total_completed_projects",
+        "created_at",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ("id", "conversation", "sender", "short_body", "created_at")
+    search_fields = ("body", "sender__username")
+    list_filter = ("created_at",)
+    list_select_related = ("sender", "conversation")
+    readonly_fields = ("conversation", "sender", "metadata", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="body")
+    def short_body(self, obj):
+        return obj.body if len(obj.body) <= 60 else obj.body[:59] + "…"
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(admin.ModelAdmin):
+    """Stored replies to retried POSTs: evidence, never edited."""
+
+    list_display = ("key", "user", "response_status", "created_at")
+    list_filter = ("response_status", "created_at")
+    search_fields = ("key", "user__username")
+    list_select_related = ("user",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,75 @@
+"""The project's front door: the home page and the health check."""
+
+import redis
+from django.apps import apps
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.db.models import Sum
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .models import Group
+
+# A health check must answer quickly even when a dependency hangs.
+REDIS_TIMEOUT_SECONDS = 1.0
+
+
+@require_GET
+def home(request):
+    # Escrow sits above marketplace in the dependency order: read it by name, not import.
+    hold_model = apps.get_model("escrow", "EscrowHold")
+    escrow_held = (
+        hold_model.objects.filter(amount__gt=0)
+        .values("amount_currency")
+        .annotate(total=Sum("amount"))
+        .order_by("amount_currency")
+    )
+    context = {
+        "group_count": Group.objects.count(),
+        "escrow_held": [(row["amount_currency"], row["total"]) for row in escrow_held],
+        "platform_fee_percent": settings.PLATFORM_FEE_RATE * 100,
+        "leader_commission_percent": settings.LEADER_COMMISSION_RATE * 100,
+        "member_pool_percent": 100
+        - (settings.PLATFORM_FEE_RATE + settings.LEADER_COMMISSION_RATE) * 100,
+    }
+    return render(request, "home.html", context)
+
+
+def _database_status() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as error:
+        return f"error: {type(error).__name__}"
+    return "ok"
+
+
+def _redis_status() -> str:
+    if not settings.REDIS_URL:
+        return "not configured"
+    client = redis.Redis.from_url(
+        settings.REDIS_URL,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+    )
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        return f"error: {type(error).__name__}"
+    finally:
+        client.close()
+    return "ok"
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """200 when the database answers (and Redis, when configured); 503 naming the failure."""
+    checks = {"database": _database_status(), "redis": _redis_status()}
+    healthy = all(value in {"ok", "not configured"} for value in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503
+    )
