@@ -29,6 +29,16 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _static_from_finders(settings):
+    # The suite runs with DEBUG off, whose manifest storage needs `collectstatic` first;
+    # pages under test read static files straight from the apps instead.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     # The cache lives in Redis and holds rate-limit counters: each test starts at zero.
     from django.core.cache import cache
