@@ -263,7 +263,10 @@ class GroupListCreateApi(APIView):
         name = serializers.CharField(max_length=120)
         description = serializers.CharField(required=False, default="", allow_blank=True)
         skills = serializers.ListField(
-            child=serializers.CharField(max_length=50), required=False, default=list, max_length=30
+            child=serializers.CharField(max_length=50, allow_blank=True),
+            required=False,
+            default=list,
+            max_length=30,
         )
 
     class GroupListItemSerializer(serializers.Serializer):

@@ -1,0 +1,100 @@
+"""Fixtures of the API tests: clients that authenticate the way API clients do (with a
+token from the database), money helpers, and a clean throttle cache per test."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from djmoney.money import Money
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from escrow import services as escrow_services
+from escrow.models import EscrowTransaction, Wallet
+from tests.factories import UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counters():
+    """DRF counts throttled requests in Django's cache: each test starts from zero."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def token_client(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def anon():
+    return APIClient()
+
+
+@pytest.fixture
+def client_for():
+    """`client_for(user)`: an APIClient sending the user's token."""
+    return token_client
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def alice(user, client_for):
+    return client_for(user)
+
+
+def usd(amount: str) -> Money:
+    return Money(Decimal(amount), "USD")
+
+
+def fund(user, amount: str, key: str | None = None):
+    """Deposit through the service (not the API under test)."""
+    return escrow_services.wallet_deposit(
+        user=user, amount=usd(amount), idempotency_key=key or escrow_services.new_key()
+    )
+
+
+def balances(user) -> tuple[str, str, str]:
+    wallet = Wallet.objects.get(user=user)
+    return (
+        f"{wallet.balance.amount:.2f}",
+        f"{wallet.available_balance.amount:.2f}",
+        f"{wallet.escrow_balance.amount:.2f}",
+    )
+
+
+def entry_count(**filters) -> int:
+    return EscrowTransaction.objects.filter(**filters).count()
+
+
+def run_together(*calls):
+    """Start every call at the same moment in its own thread (own connection); return
+    each outcome (the result, or the exception raised) in order."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def worker(index, call):
+        try:
+            barrier.wait()
+            outcomes[index] = call()
+        except Exception as error:
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a worker hung: deadlock?"
+    return outcomes
