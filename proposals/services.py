@@ -3,8 +3,9 @@
 Every use case runs in one transaction and goes through the same three steps:
 
 1. `proposal_lock` — lock the proposal row (`SELECT ... FOR UPDATE`) before any other
-   row. The global lock order is: proposal, then its dispute, then the conversation
-   (counters), then the escrow accounts in `escrow.locking`'s order.
+   row. The global lock order is: the proposal, then its dispute (disputes app), then the
+   escrow accounts in `escrow.locking`'s order, and last the conversation row, which
+   `transition_apply` updates (counters) at the end.
 2. `transition_check` — on the fresh locked row, check who may do it and whether the
    status allows it, both read from the one table `TRANSITIONS`.
 3. Only then write: money through the escrow services (`release_escrow`, ...), then

@@ -17,7 +17,18 @@ from proposals.models import Proposal, Task
 from proposals.task_services import task_create
 from tests.factories import UserFactory
 
-from .factories import bring_to, expect, make_team, money_state, propose, race, usd
+from .factories import (
+    bring_to,
+    expect,
+    group_money,
+    make_team,
+    money_state,
+    platform_revenue,
+    propose,
+    race,
+    usd,
+    user_money,
+)
 
 pytestmark = pytest.mark.django_db
 S = Proposal.Status
@@ -646,9 +657,13 @@ def test_buyer_with_funds_for_k_of_n_accepts_exactly_k(ledger_clean):
     assert _codes(results) == ["insufficient_funds"] * (n - k) + ["ok"] * k
     statuses = sorted(Proposal.objects.values_list("status", flat=True))
     assert statuses == ["accepted"] * k + ["pending"] * (n - k)
-    from .factories import user_money
-
     assert user_money(buyer) == (Decimal("50.00"), Decimal("300.00"))
+    for team, proposal in zip(teams, proposals, strict=True):
+        accepted = Proposal.objects.get(pk=proposal.pk).status == S.ACCEPTED
+        held = Decimal("100.00") if accepted else Decimal("0.00")
+        assert group_money(team.group) == (held, Decimal("0.00"))
+        assert user_money(team.leader) == (Decimal("0.00"), Decimal("0.00"))
+    assert platform_revenue() == Decimal("0.00")
     assert EscrowTransaction.objects.filter(kind="escrow_lock").count() == k
     ledger_clean()
 
