@@ -18,14 +18,14 @@ def open_balances(apps, schema_editor):
     EscrowTransaction = apps.get_model("escrow", "EscrowTransaction")
 
     def external_account(currency):
-        wallet, _ = Wallet.objects.get_or_create(
-            kind="external",
-            balance_currency=currency,
-            defaults={
-                "available_balance_currency": currency,
-                "escrow_balance_currency": currency,
-            },
-        )
+        # Not get_or_create: django-money's manager cannot expand its arguments on a
+        # historical model.
+        wallet = Wallet.objects.filter(kind="external", balance_currency=currency).first()
+        if wallet is None:
+            wallet = Wallet(kind="external")
+            for column in ("balance", "available_balance", "escrow_balance"):
+                setattr(wallet, f"{column}_currency", currency)
+            wallet.save()
         return wallet
 
     for model, side in ((Wallet, "to_wallet"), (GroupWallet, "to_group_wallet")):
