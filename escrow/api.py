@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from marketplace import selectors as marketplace_selectors
 from marketplace.api import (
+    AmountInputField,
     MoneyAmountField,
     WalletOutputSerializer,
     errors,
@@ -36,9 +37,7 @@ class TransactionOutputSerializer(serializers.Serializer):
 
 
 class MoneyMovementInputSerializer(serializers.Serializer):
-    # Any JSON value: `parse_amount` decides, so a float or a number with three decimals
-    # is refused with `invalid_amount` rather than silently rounded.
-    amount = serializers.JSONField(help_text='A decimal string such as "12.50".')
+    amount = AmountInputField(help_text='A decimal string such as "12.50".')
     currency = serializers.ChoiceField(choices=list(settings.CURRENCIES), required=False)
 
 

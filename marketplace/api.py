@@ -76,6 +76,21 @@ class MoneyAmountField(serializers.Field):
         return f"{amount:.2f}"
 
 
+@extend_schema_field(
+    {"type": "string", "format": "decimal", "pattern": r"^\d+(\.\d{1,2})?$", "example": "12.50"}
+)
+class AmountInputField(serializers.Field):
+    """A money amount as the client sent it (a JSON string, number or anything else, or a
+    form value), untouched: `escrow.money.parse_amount` decides, so a float or a third
+    decimal is refused with `invalid_amount` instead of being rounded on the way in."""
+
+    def to_internal_value(self, data):
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
 def paginated(serializer_class, name: str):
     """The schema of a paginated list of `serializer_class` items."""
     return inline_serializer(
