@@ -17,7 +17,7 @@ from marketplace.api import (
     paginated,
     paginated_response,
 )
-from marketplace.errors import InvalidInput, NotFound
+from marketplace.errors import NotFound
 from marketplace.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent, operation_key
 
 from . import selectors, services
@@ -53,12 +53,7 @@ def _parse(request):
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
     currency = data.get("currency") or selectors.wallet_get(user=request.user).currency
-    try:
-        return parse_amount(data["amount"], currency)
-    except InvalidInput as error:
-        # Names the field for the error body (see the report on `api_errors`).
-        error.fields = {"amount": [error.message]}
-        raise
+    return parse_amount(data["amount"], currency)
 
 
 def _movement_response(request, entry) -> Response:

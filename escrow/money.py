@@ -18,33 +18,33 @@ def round_half_up(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def parse_amount(raw, currency: str | None = None) -> Money:
-    """Turn client input into Money, or refuse it with `invalid_amount`.
+def parse_amount(raw, currency: str | None = None, *, field: str = "amount") -> Money:
+    """Turn client input into Money, or refuse it with `invalid_amount` naming `field`.
 
     Accepts a decimal string or number with at most two places, above zero and at most
     `settings.MAX_AMOUNT`. Floats are refused: they cannot say 0.10 exactly.
     """
     currency = currency or settings.DEFAULT_CURRENCY
+
+    def refuse(message: str, code: str = "invalid_amount") -> InvalidInput:
+        return InvalidInput(message, code=code, fields={field: [message]})
+
     if currency not in settings.CURRENCIES:
-        raise InvalidInput(f"Currency {currency!r} is not supported.", code="invalid_currency")
+        raise refuse(f"Currency {currency!r} is not supported.", "invalid_currency")
     if isinstance(raw, float | bool) or raw is None:
-        raise InvalidInput(
-            'Amount must be a decimal string such as "12.50".', code="invalid_amount"
-        )
+        raise refuse('Amount must be a decimal string such as "12.50".')
     try:
         amount = Decimal(str(raw).strip())
     except InvalidOperation:
-        raise InvalidInput(f"{raw!r} is not a number.", code="invalid_amount") from None
+        raise refuse(f"{raw!r} is not a number.") from None
     if not amount.is_finite():
-        raise InvalidInput(f"{raw!r} is not a number.", code="invalid_amount")
+        raise refuse(f"{raw!r} is not a number.")
     if amount != amount.quantize(CENT, rounding=ROUND_DOWN):
-        raise InvalidInput("Amounts have at most two decimal places.", code="invalid_amount")
+        raise refuse("Amounts have at most two decimal places.")
     if amount <= 0:
-        raise InvalidInput("Amount must be above zero.", code="invalid_amount")
+        raise refuse("Amount must be above zero.")
     if amount > settings.MAX_AMOUNT:
-        raise InvalidInput(
-            f"Amount must be at most {settings.MAX_AMOUNT} {currency}.", code="invalid_amount"
-        )
+        raise refuse(f"Amount must be at most {settings.MAX_AMOUNT} {currency}.")
     return Money(amount.quantize(CENT), currency)
 
 

@@ -10,7 +10,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from djmoney.money import Money
 
 from . import ledger
@@ -33,14 +33,17 @@ Kind = EscrowTransaction.Kind
 # --- accounts -----------------------------------------------------------------------
 
 
+def _zero_balances(currency: str, *columns: str) -> dict[str, Money]:
+    # Money values, not `<column>_currency` keys: the fields' USD default would win.
+    return {column: Money(0, currency) for column in columns}
+
+
 def wallet_for_user(*, user, currency: str = "USD") -> Wallet:
     wallet, _ = Wallet.objects.get_or_create(
         user=user,
         defaults={
             "kind": Wallet.Kind.USER,
-            "balance_currency": currency,
-            "available_balance_currency": currency,
-            "escrow_balance_currency": currency,
+            **_zero_balances(currency, "balance", "available_balance", "escrow_balance"),
         },
     )
     return wallet
@@ -49,26 +52,25 @@ def wallet_for_user(*, user, currency: str = "USD") -> Wallet:
 def wallet_for_group(*, group, currency: str = "USD") -> GroupWallet:
     wallet, _ = GroupWallet.objects.get_or_create(
         group=group,
-        defaults={
-            f"{column}_currency": currency
-            for column in (
-                "balance",
-                "available_balance",
-                "escrow_balance",
-                "total_escrow_received",
-            )
-        },
+        defaults=_zero_balances(
+            currency, "balance", "available_balance", "escrow_balance", "total_escrow_received"
+        ),
     )
     return wallet
 
 
 def system_wallet(*, kind: str, currency: str) -> Wallet:
     """The platform's revenue account or the external world's, one per currency."""
-    wallet, _ = Wallet.objects.get_or_create(
-        kind=kind,
-        balance_currency=currency,
-        defaults={"available_balance_currency": currency, "escrow_balance_currency": currency},
-    )
+    wallet = Wallet.objects.filter(kind=kind, balance_currency=currency).first()
+    if wallet is None:
+        try:
+            with transaction.atomic():
+                wallet = Wallet.objects.create(
+                    kind=kind,
+                    **_zero_balances(currency, "balance", "available_balance", "escrow_balance"),
+                )
+        except IntegrityError:  # created concurrently: the unique constraint holds one
+            wallet = Wallet.objects.get(kind=kind, balance_currency=currency)
     return wallet
 
 

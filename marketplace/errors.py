@@ -9,9 +9,11 @@ class DomainError(Exception):
     code = "domain_error"
     status = 400
 
-    def __init__(self, message: str, *, code: str | None = None):
+    def __init__(self, message: str, *, code: str | None = None, fields: dict | None = None):
         super().__init__(message)
         self.message = message
+        # For input errors: which request fields were wrong, as {"field": ["why"]}.
+        self.fields = fields
         if code is not None:
             self.code = code
 
@@ -31,3 +33,10 @@ class Conflict(DomainError):
 class NotFound(DomainError):
     code = "not_found"
     status = 404
+
+
+class Forbidden(DomainError):
+    """Authenticated, allowed to see the object, but not to do this to it."""
+
+    code = "permission_denied"
+    status = 403

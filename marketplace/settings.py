@@ -185,6 +185,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "COERCE_DECIMAL_TO_STRING": True,
     "EXCEPTION_HANDLER": "marketplace.api_errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"auth": "20/min", "messages": "30/min"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Group marketplace API",

@@ -8,6 +8,7 @@ of its entries.
 
 from django.db import migrations
 from django.db.models import Q
+from djmoney.money import Money
 
 BALANCE_COLUMNS = ("available_balance", "escrow_balance", "total_escrow_received")
 
@@ -17,16 +18,19 @@ def open_balances(apps, schema_editor):
     GroupWallet = apps.get_model("escrow", "GroupWallet")
     EscrowTransaction = apps.get_model("escrow", "EscrowTransaction")
 
+    externals = {}
+
     def external_account(currency):
         # Not get_or_create: django-money's manager cannot expand its arguments on a
-        # historical model.
-        wallet = Wallet.objects.filter(kind="external", balance_currency=currency).first()
-        if wallet is None:
-            wallet = Wallet(kind="external")
-            for column in ("balance", "available_balance", "escrow_balance"):
-                setattr(wallet, f"{column}_currency", currency)
-            wallet.save()
-        return wallet
+        # historical model. Money values, so the currency is not the field default's.
+        if currency not in externals:
+            zero = Money(0, currency)
+            externals[currency] = Wallet.objects.filter(
+                kind="external", balance_currency=currency
+            ).first() or Wallet.objects.create(
+                kind="external", balance=zero, available_balance=zero, escrow_balance=zero
+            )
+        return externals[currency]
 
     for model, side in ((Wallet, "to_wallet"), (GroupWallet, "to_group_wallet")):
         owned = model.objects.all()

@@ -7,7 +7,7 @@ whole-table reset, is left alone: test databases are flushed with it.)
 from django.db import migrations
 
 POSTGRESQL_CREATE = """
-CREATE FUNCTION escrow_transactions_append_only() RETURNS trigger
+CREATE OR REPLACE FUNCTION escrow_transactions_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'escrow_transactions is append-only: % refused', TG_OP
