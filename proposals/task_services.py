@@ -11,11 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from marketplace.errors import InvalidInput
+from marketplace.models import GroupMembership
 
 from . import events
 from .errors import Forbidden, InvalidTransition, NotAMember
 from .models import Proposal, Task
-from .selectors import is_group_member
 from .services import Role, has_role, proposal_lock, transition_apply, transition_check
 
 # Statuses of the proposal in which its tasks can be created and changed.
@@ -39,10 +39,17 @@ def _require_writable(proposal: Proposal) -> None:
 
 
 def _require_member(proposal: Proposal, user) -> None:
+    """The assignee must be a member now. Their membership row stays locked until commit:
+    a concurrent `group_leave` waits for this assignment, then unassigns it (its
+    `member_left` receiver sees it), instead of leaving a task with a departed member."""
     if user is None:
         return
-    group_id = proposal.conversation.group_id
-    if not is_group_member(group_id=group_id, user_id=getattr(user, "pk", None)):
+    membership = (
+        GroupMembership.objects.select_for_update()
+        .filter(group_id=proposal.conversation.group_id, user_id=getattr(user, "pk", None))
+        .values_list("pk", flat=True)
+    )
+    if not list(membership[:1]):
         raise NotAMember(f"{user} is not a member of the group.")
 
 

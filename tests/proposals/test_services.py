@@ -4,13 +4,12 @@ import logging
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
 from djmoney.money import Money
 
 from escrow.models import EscrowHold, EscrowTransaction
 from marketplace.errors import DomainError
 from marketplace.models import Conversation, GroupMembership, Message
-from marketplace.signals import member_left
+from marketplace.services import group_leave
 from proposals import services
 from proposals.invariants import proposal_escrow_problems
 from proposals.models import Proposal, Task
@@ -447,11 +446,7 @@ def test_two_leftover_cents_follow_joining_then_id(ledger_clean):
 
 
 def leave(team, user):
-    """What a group_leave service does: drop the membership and announce it, in one
-    transaction."""
-    with transaction.atomic():
-        GroupMembership.objects.filter(group=team.group, user=user).delete()
-        member_left.send(sender=GroupMembership, group=team.group, user=user)
+    group_leave(group=team.group, user=user)
 
 
 def test_member_who_leaves_during_the_project_drops_out_of_the_split(ledger_clean):

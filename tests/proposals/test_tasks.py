@@ -7,13 +7,14 @@ from django.db import transaction
 
 from marketplace.errors import DomainError
 from marketplace.models import Conversation, GroupMembership, Message
+from marketplace.services import group_leave
 from marketplace.signals import member_left
 from proposals import services
 from proposals.models import Proposal, Task
 from proposals.task_services import UNSET, task_create, task_update
 from tests.factories import UserFactory
 
-from .factories import bring_to, expect, make_team, money_state
+from .factories import bring_to, expect, make_team, money_state, race
 
 pytestmark = pytest.mark.django_db
 S = Proposal.Status
@@ -262,11 +263,7 @@ def test_starting_a_task_starts_an_accepted_proposal(ledger_clean):
 
 
 def leave(group, user):
-    """What a group_leave service does: drop the membership and announce it, in one
-    transaction."""
-    with transaction.atomic():
-        GroupMembership.objects.filter(group=group, user=user).delete()
-        member_left.send(sender=GroupMembership, group=group, user=user)
+    group_leave(group=group, user=user)
 
 
 def test_leaving_unassigns_the_members_open_tasks_of_that_group_only():
@@ -311,3 +308,22 @@ def test_unassigning_rolls_back_with_the_leave():
         raise Abort
     assert task_state(task) == (T.TODO, m1.pk, "API")
     assert GroupMembership.objects.filter(group=team.group, user=m1).exists()
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("round_", range(3))
+def test_assigning_while_the_member_leaves_never_leaves_a_task_with_them(round_):
+    team = make_team()
+    m1 = team.members[0]
+    proposal = bring_to(team, S.IN_PROGRESS)
+    task = task_create(proposal=proposal, actor=team.leader, title="API")
+    results = race(
+        lambda: task_update(task=task, actor=team.leader, assigned_to=m1),
+        lambda: group_leave(group=team.group, user=m1),
+    )
+    assign, left = results
+    assert left[0] == "ok"
+    assert assign[0] == "ok" or assign[1].code == "not_a_member"
+    assert not GroupMembership.objects.filter(group=team.group, user=m1).exists()
+    assert task_state(task) == (T.TODO, None, "API")
