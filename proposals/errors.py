@@ -31,3 +31,9 @@ class NotAMember(InvalidInput):
     """A task can only be assigned to a current member of the group."""
 
     code = "not_a_member"
+
+
+class AutoReleaseNotDue(Conflict):
+    """The buyer still has time to confirm or dispute the delivery."""
+
+    code = "auto_release_not_due"

@@ -1,6 +1,11 @@
 """Reads of the proposal workflow that services, pages and the API share."""
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from marketplace.models import GroupMembership
 
@@ -37,3 +42,12 @@ def proposal_payees(*, proposal: Proposal):
     member_ids = [pk for pk in group_member_ids(group_id=group.pk) if pk in participant_ids]
     users = User.objects.in_bulk(member_ids)
     return leader, [users[pk] for pk in member_ids]
+
+
+def proposals_due_for_auto_release(*, now: datetime | None = None) -> QuerySet[Proposal]:
+    """Delivered proposals whose buyer has neither confirmed nor disputed within
+    `ESCROW_AUTO_RELEASE_DAYS`, oldest delivery first (index `proposal_status_delivered`)."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.ESCROW_AUTO_RELEASE_DAYS)
+    return Proposal.objects.filter(
+        status=Proposal.Status.DELIVERED, is_legacy=False, delivered_at__lte=cutoff
+    ).order_by("delivered_at", "pk")

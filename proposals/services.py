@@ -17,9 +17,10 @@ disputes app reuses these building blocks for its own transitions.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
@@ -33,7 +34,7 @@ from marketplace.models import Conversation
 from marketplace.services import message_create
 
 from . import events
-from .errors import Forbidden, InvalidTransition, ProposalOpen
+from .errors import AutoReleaseNotDue, Forbidden, InvalidTransition, ProposalOpen
 from .models import Proposal
 from .selectors import group_member_ids, proposal_payees
 
@@ -118,6 +119,14 @@ TRANSITIONS: dict[str, Transition] = {
         ["completed_at"],
         "“{title}” is complete: the escrow of {price} was released.",
     ),
+    # The scheduled job confirms for a silent buyer ESCROW_AUTO_RELEASE_DAYS after delivery.
+    "auto_release": _t(
+        [S.DELIVERED],
+        S.COMPLETED,
+        Role.SYSTEM,
+        ["completed_at"],
+        "“{title}” was confirmed automatically {note}: the escrow of {price} was released.",
+    ),
     "cancel": _t(
         [S.ACCEPTED, S.IN_PROGRESS],
         S.CANCELLED,
@@ -182,6 +191,8 @@ def proposal_lock(proposal: Proposal | int) -> Proposal:
 
 
 def has_role(*, proposal: Proposal, role: Role, actor) -> bool:
+    if role == Role.SYSTEM:
+        return True
     actor_id = getattr(actor, "pk", None)
     if actor_id is None:
         return False
@@ -194,7 +205,7 @@ def has_role(*, proposal: Proposal, role: Role, actor) -> bool:
         return actor_id in (conversation.product_owner_id, conversation.group.leader_id)
     if role == Role.STAFF:
         return bool(actor.is_staff and actor.is_active)
-    return role == Role.SYSTEM
+    return False
 
 
 def require_role(*, proposal: Proposal, role: Role, actor, doing: str) -> None:
@@ -463,5 +474,26 @@ def proposal_cancel(*, proposal: Proposal, actor) -> Proposal:
         proposal=proposal,
         action="cancel",
         actor=actor,
+        escrow_amount=Money(0, proposal.price.currency),
+    )
+
+
+@transaction.atomic
+def proposal_auto_release(*, proposal: Proposal, now: datetime | None = None) -> Proposal:
+    """Confirm on the silent buyer's behalf once `ESCROW_AUTO_RELEASE_DAYS` have passed
+    since delivery; the scheduled job calls it for each proposal of
+    `selectors.proposals_due_for_auto_release`. Not due yet: 409 `auto_release_not_due`;
+    disputed: frozen (409 `invalid_transition`), like a confirmation."""
+    proposal = proposal_lock(proposal)
+    transition_check(proposal=proposal, action="auto_release", actor=None)
+    days = settings.ESCROW_AUTO_RELEASE_DAYS
+    if (now or timezone.now()) < proposal.delivered_at + timedelta(days=days):
+        raise AutoReleaseNotDue(f"The buyer has {days} days after delivery to confirm.")
+    release_escrow(proposal=proposal, actor=None)
+    return transition_apply(
+        proposal=proposal,
+        action="auto_release",
+        actor=None,
+        note=f"{days} days after delivery",
         escrow_amount=Money(0, proposal.price.currency),
     )

@@ -1,9 +1,11 @@
 """The proposal workflow's services: every transition, every refusal, the exact cents."""
 
 import logging
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from djmoney.money import Money
 
 from escrow.models import EscrowHold, EscrowTransaction
@@ -13,6 +15,7 @@ from marketplace.services import group_leave
 from proposals import services
 from proposals.invariants import proposal_escrow_problems
 from proposals.models import Proposal, Task
+from proposals.selectors import proposals_due_for_auto_release
 from proposals.task_services import task_create
 from tests.factories import UserFactory
 
@@ -699,3 +702,50 @@ def test_two_creates_racing_in_one_conversation_make_one_proposal():
     created = Proposal.objects.get()
     assert conversation.active_proposal_id == created.pk
     assert conversation.total_proposals == 1
+
+
+# --- auto-release -------------------------------------------------------------------
+
+
+def test_auto_release_after_the_delay_pays_as_a_confirmation(settings, ledger_clean):
+    settings.ESCROW_AUTO_RELEASE_DAYS = 14
+    team = make_team(deposit="1000.00")
+    proposal = bring_to(team, S.DELIVERED)
+    delivered_at = Proposal.objects.get(pk=proposal.pk).delivered_at
+    early = delivered_at + timedelta(days=13, hours=23)
+    due = delivered_at + timedelta(days=14)
+    assert list(proposals_due_for_auto_release(now=early)) == []
+    before = snapshot(team, proposal)
+    with pytest.raises(DomainError) as refused:
+        services.proposal_auto_release(proposal=proposal, now=early)
+    assert (refused.value.code, refused.value.status) == ("auto_release_not_due", 409)
+    assert snapshot(team, proposal) == before
+
+    assert list(proposals_due_for_auto_release(now=due)) == [proposal]
+    proposal = services.proposal_auto_release(proposal=proposal, now=due)
+    assert proposal.status == S.COMPLETED
+    assert money_state(team) == expect(
+        team,
+        leader=("320.00", "0.00"),
+        m1=("290.00", "0.00"),
+        m2=("290.00", "0.00"),
+        group=("0.00", "900.00"),
+        platform="100.00",
+    )
+    ledger_clean()
+    conversation = Conversation.objects.get(pk=team.conversation.pk)
+    assert (conversation.active_proposal_id, conversation.total_completed_projects) == (None, 1)
+    assert system_messages(conversation)[-1]["status"] == "completed"
+    assert list(proposals_due_for_auto_release(now=due)) == []
+
+
+@pytest.mark.parametrize("status", [S.DISPUTED, S.IN_PROGRESS, S.COMPLETED])
+def test_auto_release_only_for_delivered_proposals(status, ledger_clean):
+    team = make_team(deposit="1000.00")
+    proposal = bring_to(team, status)
+    before = snapshot(team, proposal)
+    with pytest.raises(DomainError) as refused:
+        services.proposal_auto_release(proposal=proposal, now=timezone.now() + timedelta(days=365))
+    assert refused.value.code == "invalid_transition"
+    assert snapshot(team, proposal) == before
+    ledger_clean()
