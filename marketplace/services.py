@@ -1,8 +1,9 @@
 """Writes of the core domain: accounts, groups, memberships, conversations and messages.
 
 Every function is one use case: keyword-only arguments, the acting user explicit, one
-transaction. Refusals raise a `DomainError` (or Django's `PermissionDenied`, which the API
-answers with 403 `permission_denied`) before anything is written.
+transaction. Refusals raise a `DomainError` before anything is written. The apps above
+(escrow, proposals) take part through the events of `marketplace.signals`: this module
+imports none of them.
 
 Groups are locked (`SELECT ... FOR UPDATE` on the group row) by every change of
 leadership or membership, so a leave and a leadership transfer, or a delete and an
@@ -10,17 +11,13 @@ added member, never interleave.
 """
 
 from django.contrib.auth import authenticate, get_user_model
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError, Q
+from django.db.models import ProtectedError
 from rest_framework.authtoken.models import Token
 
-from escrow.models import EscrowHold, EscrowTransaction, GroupWallet
-from escrow.services import wallet_for_group, wallet_for_user
-
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .models import Conversation, Group, GroupMembership, Message
-from .signals import member_left
+from .signals import group_created, group_deleting, member_left, user_registered
 
 User = get_user_model()
 
@@ -40,7 +37,7 @@ def user_register(*, username: str, email: str, password: str):
     except IntegrityError:
         # A concurrent registration took the name between the check and the insert.
         raise InvalidInput(f"The username {username!r} is taken.", code="username_taken") from None
-    wallet_for_user(user=user)
+    user_registered.send(sender=User, user=user)
     return user
 
 
@@ -69,7 +66,7 @@ def _lock_group(group: Group) -> Group:
 
 def _require_leader(group: Group, actor) -> None:
     if group.leader_id != actor.pk:
-        raise PermissionDenied("Only the group's leader can do this.")
+        raise Forbidden("Only the group's leader can do this.")
 
 
 def _clean_skills(skills) -> list[str]:
@@ -93,7 +90,7 @@ def group_create(*, leader, name: str, description: str = "", skills=()) -> Grou
         leader=leader,
     )
     GroupMembership.objects.create(group=group, user=leader)
-    wallet_for_group(group=group)
+    group_created.send(sender=Group, group=group)
     return group
 
 
@@ -157,31 +154,13 @@ def group_delete(*, group: Group, actor) -> None:
     never deleted, and they reference the group's wallet and holds."""
     group = _lock_group(group)
     _require_leader(group, actor)
-    # Locking the group wallet waits for a concurrent escrow lock to finish (it locks the
-    # group wallet before it creates a hold) and makes the next one wait for us.
-    wallet = GroupWallet.objects.select_for_update().filter(group=group).first()
-    holds = EscrowHold.objects.filter(group_wallet__group=group)
-    if holds.filter(amount__gt=0).exists():
-        raise Conflict(
-            "The group has escrow held for an active deal: finish or cancel it first.",
-            code="escrow_active",
-        )
-    history = Conflict(
-        "Money has moved for this group: its ledger history cannot be deleted.",
-        code="group_has_history",
-    )
-    if wallet is not None:
-        touched = EscrowTransaction.objects.filter(
-            Q(from_group_wallet=wallet) | Q(to_group_wallet=wallet)
-        )
-        if holds.exists() or touched.exists():
-            raise history
+    group_deleting.send(sender=Group, group=group)
     try:
-        if wallet is not None:
-            wallet.delete()
         group.delete()
     except ProtectedError:
-        raise history from None
+        raise Conflict(
+            "This group's history must be kept: it cannot be deleted.", code="group_has_history"
+        ) from None
 
 
 # --- conversations ------------------------------------------------------------------
