@@ -16,6 +16,7 @@ A refusal raises a `DomainError` before anything is written, so it changes nothi
 disputes app reuses these building blocks for its own transitions.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -39,6 +40,7 @@ from .models import Proposal
 from .selectors import group_member_ids, proposal_payees
 
 S = Proposal.Status
+logger = logging.getLogger("proposals.operations")
 
 
 class Role(StrEnum):
@@ -236,6 +238,7 @@ def transition_apply(*, proposal: Proposal, action: str, actor, note: str = "", 
     event after commit. Money moves before this, by the caller."""
     transition = TRANSITIONS[action]
     now = timezone.now()
+    previous = proposal.status
     proposal.status = transition.target
     for stamp in transition.stamps:
         if stamp not in _FIRST_ONLY or getattr(proposal, stamp) is None:
@@ -245,6 +248,16 @@ def transition_apply(*, proposal: Proposal, action: str, actor, note: str = "", 
     proposal.save()
     _count(proposal)
     _announce(proposal, transition.message, note=note)
+    logger.info(
+        "proposal.%s",
+        action,
+        extra={
+            "proposal_id": proposal.pk,
+            "actor_id": getattr(actor, "pk", None),
+            "from_status": previous,
+            "to_status": proposal.status,
+        },
+    )
     return proposal
 
 
