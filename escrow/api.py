@@ -9,10 +9,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace import selectors as marketplace_selectors
-from marketplace.api import (
+from marketplace.api_common import (
     AmountInputField,
     MoneyAmountField,
-    WalletOutputSerializer,
     errors,
     paginated,
     paginated_response,
@@ -22,6 +21,13 @@ from marketplace.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent, opera
 
 from . import selectors, services
 from .money import parse_amount
+
+
+class WalletOutputSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    balance = MoneyAmountField(help_text="available_balance + escrow_balance")
+    available_balance = MoneyAmountField()
+    escrow_balance = MoneyAmountField()
 
 
 class TransactionOutputSerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 """Wallet API routes, under /api/. Every trailing slash is optional."""
 
-from marketplace.api import api_path
+from marketplace.api_common import api_path
 
 from .api import (
     GroupWalletApi,

@@ -11,8 +11,8 @@ from .api import (
     MeApi,
     RegisterApi,
     TokenApi,
-    api_path,
 )
+from .api_common import api_path
 
 urlpatterns = [
     api_path("auth/register", RegisterApi.as_view(), "api-register"),
