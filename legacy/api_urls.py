@@ -1,1 +1,11 @@
-urlpatterns = []
+"""The deprecated project/order routes, under /api/. Every trailing slash is optional."""
+
+from marketplace.api_common import api_path
+
+from .api import OrderCreateApi, ProjectCreateApi, ProjectListApi
+
+urlpatterns = [
+    api_path("projects", ProjectListApi.as_view(), name="projects"),
+    api_path("projects/create", ProjectCreateApi.as_view(), name="project-create"),
+    api_path("orders/create", OrderCreateApi.as_view(), name="order-create"),
+]

@@ -8,6 +8,7 @@ production and the test suite run. The names are part of the operators' interfac
 """
 
 import os
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -208,6 +209,9 @@ PLATFORM_FEE_RATE = Decimal(os.environ.get("PLATFORM_FEE_RATE", "0.10"))
 LEADER_COMMISSION_RATE = Decimal(os.environ.get("LEADER_COMMISSION_RATE", "0.03"))
 MAX_AMOUNT = Decimal("1000000.00")
 PAYMENTS_SANDBOX = env_flag("PAYMENTS_SANDBOX", default=DEBUG)
+# The old project/order endpoints: deprecated since, and switched off after.
+LEGACY_API_DEPRECATED_ON = date(2026, 11, 26)
+LEGACY_API_SUNSET_ON = date(2027, 6, 30)
 ESCROW_AUTO_RELEASE_DAYS = int(os.environ.get("ESCROW_AUTO_RELEASE_DAYS", "14"))
 
 # --- Production hardening (`manage.py check --deploy` is clean with DEBUG off) ----------

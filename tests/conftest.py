@@ -62,3 +62,27 @@ def ledger_clean():
         assert problems == [], "\n".join(problems)
 
     return check
+
+
+def token_client(user):
+    """An APIClient that authenticates the way API clients do: with the user's token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def anon():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def client_for():
+    """`client_for(user)`: an APIClient sending the user's token."""
+    return token_client

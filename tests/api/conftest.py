@@ -1,45 +1,15 @@
-"""Fixtures of the API tests: clients that authenticate the way API clients do (with a
-token from the database), money helpers, and a clean throttle cache per test."""
+"""Fixtures of the API tests: users, money helpers. (Clients are in tests/conftest.py.)"""
 
 import threading
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from djmoney.money import Money
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from escrow import services as escrow_services
 from escrow.models import EscrowTransaction, Wallet
 from tests.factories import UserFactory
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle_counters():
-    """DRF counts throttled requests in Django's cache: each test starts from zero."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def token_client(user) -> APIClient:
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
-@pytest.fixture
-def anon():
-    return APIClient()
-
-
-@pytest.fixture
-def client_for():
-    """`client_for(user)`: an APIClient sending the user's token."""
-    return token_client
 
 
 @pytest.fixture

@@ -8,9 +8,10 @@ from django.utils import timezone
 from escrow.models import EscrowTransaction
 from marketplace.idempotency import purge_expired
 from marketplace.models import IdempotencyRecord
+from tests.conftest import token_client
 from tests.factories import UserFactory
 
-from .conftest import balances, entry_count, fund, run_together, token_client
+from .conftest import balances, entry_count, fund, run_together
 
 
 def post(client, url, body, key):

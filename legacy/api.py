@@ -1,0 +1,138 @@
+"""The deprecated project/order endpoints. They keep their old behaviour and tell clients
+where to go next: `Deprecation` (RFC 9745), `Sunset` (RFC 8594) and a `Link` to the
+successor (`rel="successor-version"`) on every response, errors included."""
+
+from datetime import UTC, datetime, time
+
+from django.conf import settings
+from django.utils.http import http_date
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from escrow.money import parse_amount
+from marketplace.api_common import (
+    AmountInputField,
+    MoneyAmountField,
+    errors,
+    paginated,
+    paginated_response,
+)
+
+from . import selectors, services
+
+SUCCESSOR = "/api/proposals"
+
+
+def _timestamp(day) -> float:
+    return datetime.combine(day, time.min, tzinfo=UTC).timestamp()
+
+
+class DeprecatedApi(APIView):
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Deprecation"] = f"@{int(_timestamp(settings.LEGACY_API_DEPRECATED_ON))}"
+        response["Sunset"] = http_date(_timestamp(settings.LEGACY_API_SUNSET_ON))
+        response["Link"] = f'<{SUCCESSOR}>; rel="successor-version"'
+        return response
+
+
+DEPRECATION_NOTE = (
+    "Deprecated: the project/order flow is replaced by conversations and proposals "
+    f"({SUCCESSOR}). Responses carry Deprecation, Sunset and Link headers."
+)
+
+
+class ProjectOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    budget = MoneyAmountField()
+    currency = serializers.CharField(source="budget.currency.code")
+    status = serializers.CharField()
+    is_legacy = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class OrderOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    project_id = serializers.IntegerField()
+    buyer_id = serializers.IntegerField()
+    amount = MoneyAmountField()
+    currency = serializers.CharField(source="amount.currency.code")
+    status = serializers.CharField()
+    is_legacy = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class ProjectListApi(DeprecatedApi):
+    @extend_schema(
+        operation_id="projects_list",
+        deprecated=True,
+        description=DEPRECATION_NOTE,
+        responses={200: paginated(ProjectOutputSerializer, "PaginatedProjectList"), **errors(401)},
+    )
+    def get(self, request):
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=selectors.project_list(owner=request.user),
+            serializer_class=ProjectOutputSerializer,
+        )
+
+
+class ProjectCreateApi(DeprecatedApi):
+    class InputSerializer(serializers.Serializer):
+        title = serializers.CharField(max_length=200)
+        description = serializers.CharField(allow_blank=True, default="")
+        budget = AmountInputField()
+        currency = serializers.CharField(required=False)
+
+    @extend_schema(
+        operation_id="projects_create",
+        deprecated=True,
+        description=DEPRECATION_NOTE,
+        request=InputSerializer,
+        responses={201: ProjectOutputSerializer, **errors(400, 401)},
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        project = services.project_create(
+            owner=request.user,
+            title=data["title"],
+            description=data["description"],
+            budget=parse_amount(data["budget"], data.get("currency"), field="budget"),
+        )
+        return Response(ProjectOutputSerializer(project).data, status=status.HTTP_201_CREATED)
+
+
+class OrderCreateApi(DeprecatedApi):
+    class InputSerializer(serializers.Serializer):
+        project_id = serializers.IntegerField()
+        amount = AmountInputField()
+        currency = serializers.CharField(required=False)
+
+    @extend_schema(
+        operation_id="orders_create",
+        deprecated=True,
+        description=DEPRECATION_NOTE + " The project's owner orders on it; no money moves.",
+        request=InputSerializer,
+        responses={
+            201: OrderOutputSerializer,
+            409: OpenApiResponse(errors(409)[409], description="project_closed, currency_mismatch"),
+            **errors(400, 401, 404),
+        },
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        order = services.order_create(
+            buyer=request.user,
+            project_id=data["project_id"],
+            amount=parse_amount(data["amount"], data.get("currency")),
+        )
+        return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
