@@ -83,7 +83,7 @@ class ProjectListApi(DeprecatedApi):
 
 
 class ProjectCreateApi(DeprecatedApi):
-    class InputSerializer(serializers.Serializer):
+    class ProjectCreateInputSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=200)
         description = serializers.CharField(allow_blank=True, default="")
         budget = AmountInputField()
@@ -93,11 +93,11 @@ class ProjectCreateApi(DeprecatedApi):
         operation_id="projects_create",
         deprecated=True,
         description=DEPRECATION_NOTE,
-        request=InputSerializer,
+        request=ProjectCreateInputSerializer,
         responses={201: ProjectOutputSerializer, **errors(400, 401)},
     )
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.ProjectCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         project = services.project_create(
@@ -110,7 +110,7 @@ class ProjectCreateApi(DeprecatedApi):
 
 
 class OrderCreateApi(DeprecatedApi):
-    class InputSerializer(serializers.Serializer):
+    class OrderCreateInputSerializer(serializers.Serializer):
         project_id = serializers.IntegerField()
         amount = AmountInputField()
         currency = serializers.CharField(required=False)
@@ -119,7 +119,7 @@ class OrderCreateApi(DeprecatedApi):
         operation_id="orders_create",
         deprecated=True,
         description=DEPRECATION_NOTE + " The project's owner orders on it; no money moves.",
-        request=InputSerializer,
+        request=OrderCreateInputSerializer,
         responses={
             201: OrderOutputSerializer,
             409: OpenApiResponse(errors(409)[409], description="project_closed, currency_mismatch"),
@@ -127,7 +127,7 @@ class OrderCreateApi(DeprecatedApi):
         },
     )
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.OrderCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         order = services.order_create(

@@ -3,8 +3,17 @@ conversation counters) go through the services, so the admin shows them read-onl
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from waffle.admin import FlagAdmin
 
-from .models import Conversation, Group, GroupMembership, IdempotencyRecord, Message, User
+from .models import (
+    Conversation,
+    Group,
+    GroupMembership,
+    IdempotencyRecord,
+    Message,
+    RolloutFlag,
+    User,
+)
 
 
 @admin.register(User)
@@ -111,3 +120,10 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(RolloutFlag)
+class RolloutFlagAdmin(FlagAdmin):
+    """Waffle's flag admin, plus the marketplace groups whose members get the flag."""
+
+    raw_id_fields = ("users", "marketplace_groups")

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from waffle.models import AbstractUserFlag
 
 
 class User(AbstractUser):
@@ -114,3 +115,30 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return f"Idempotency key {self.key!r} of user #{self.user_id}"
+
+
+class RolloutFlag(AbstractUserFlag):
+    """A django-waffle flag that can also be on for named marketplace groups (their
+    members), and whose percentage rollout is decided per user, not per browser cookie,
+    so API clients and websockets see the same answer as the pages (see `rollout`)."""
+
+    marketplace_groups = models.ManyToManyField(
+        Group,
+        blank=True,
+        related_name="+",
+        help_text="Activate this flag for the members of these marketplace groups.",
+    )
+
+    class Meta(AbstractUserFlag.Meta):
+        verbose_name = "rollout flag"
+        db_table = "rollout_flags"
+
+    def is_active_for_user(self, user) -> bool | None:
+        active = super().is_active_for_user(user)
+        if active is not None:
+            return active
+        if not getattr(user, "pk", None):
+            return None
+        if self.marketplace_groups.filter(memberships__user_id=user.pk).exists():
+            return True
+        return None

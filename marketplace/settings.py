@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "djmoney",
     "channels",
+    "waffle",
     "marketplace",
     "escrow",
     "proposals",
@@ -198,6 +199,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- Gradual rollout (django-waffle) ---------------------------------------------------
+
+# The flag "new_workflow" (conversations' proposals, tasks, disputes) is managed in the
+# admin: on for everyone, a percentage of users, named users, auth groups or marketplace
+# groups. A missing flag is off.
+WAFFLE_FLAG_MODEL = "marketplace.RolloutFlag"
+WAFFLE_FLAG_DEFAULT = False
+WAFFLE_CREATE_MISSING_FLAGS = False
 
 # --- Money ----------------------------------------------------------------------------
 
