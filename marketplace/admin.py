@@ -4,14 +4,15 @@ conversation counters) go through the services, so the admin shows them read-onl
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from waffle.admin import FlagAdmin
+from waffle.models import Flag
 
 from .models import (
     Conversation,
+    FlagGroup,
     Group,
     GroupMembership,
     IdempotencyRecord,
     Message,
-    RolloutFlag,
     User,
 )
 
@@ -122,8 +123,17 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(RolloutFlag)
-class RolloutFlagAdmin(FlagAdmin):
-    """Waffle's flag admin, plus the marketplace groups whose members get the flag."""
+class FlagGroupInline(admin.TabularInline):
+    model = FlagGroup
+    raw_id_fields = ("group",)
+    extra = 0
+    verbose_name = "marketplace group"
 
-    raw_id_fields = ("users", "marketplace_groups")
+
+# Waffle's flag admin, plus the marketplace groups whose members get the flag.
+admin.site.unregister(Flag)
+
+
+@admin.register(Flag)
+class RolloutFlagAdmin(FlagAdmin):
+    inlines = [FlagGroupInline]

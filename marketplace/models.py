@@ -2,7 +2,6 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from waffle.models import AbstractUserFlag
 
 
 class User(AbstractUser):
@@ -117,28 +116,18 @@ class IdempotencyRecord(models.Model):
         return f"Idempotency key {self.key!r} of user #{self.user_id}"
 
 
-class RolloutFlag(AbstractUserFlag):
-    """A django-waffle flag that can also be on for named marketplace groups (their
-    members), and whose percentage rollout is decided per user, not per browser cookie,
-    so API clients and websockets see the same answer as the pages (see `rollout`)."""
+class FlagGroup(models.Model):
+    """Turns a django-waffle flag on for the members of a marketplace group (waffle itself
+    knows users and auth groups; see `marketplace.rollout`)."""
 
-    marketplace_groups = models.ManyToManyField(
-        Group,
-        blank=True,
-        related_name="+",
-        help_text="Activate this flag for the members of these marketplace groups.",
+    flag = models.ForeignKey(
+        "waffle.Flag", on_delete=models.CASCADE, related_name="marketplace_groups"
     )
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="+")
 
-    class Meta(AbstractUserFlag.Meta):
-        verbose_name = "rollout flag"
-        db_table = "rollout_flags"
+    class Meta:
+        db_table = "rollout_flag_groups"
+        constraints = [models.UniqueConstraint(fields=["flag", "group"], name="unique_flag_group")]
 
-    def is_active_for_user(self, user) -> bool | None:
-        active = super().is_active_for_user(user)
-        if active is not None:
-            return active
-        if not getattr(user, "pk", None):
-            return None
-        if self.marketplace_groups.filter(memberships__user_id=user.pk).exists():
-            return True
-        return None
+    def __str__(self):
+        return f"{self.flag} for {self.group}"

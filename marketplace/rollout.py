@@ -1,8 +1,9 @@
 """Is the new workflow on for this user? One answer for pages, API and websockets.
 
-The flag is django-waffle's (model `RolloutFlag`, managed in the admin). Waffle decides
-percentages per browser cookie; here a user's bucket is a stable hash of the flag and the
-user id instead, so a user gets the same answer on every device and through the API.
+The flag is django-waffle's, managed in the admin, with one addition: marketplace groups
+(`FlagGroup`), whose members get the flag. Waffle decides percentages per browser
+cookie; here a user's bucket is a stable hash of the flag and the user id instead, so a
+user gets the same answer on every device, in the pages and through the API.
 """
 
 import hashlib
@@ -13,6 +14,7 @@ from rest_framework.permissions import BasePermission
 from waffle import get_waffle_flag_model
 
 from .errors import Forbidden
+from .models import FlagGroup
 
 NEW_WORKFLOW = "new_workflow"
 
@@ -32,6 +34,8 @@ def flag_active_for(user, flag_name: str = NEW_WORKFLOW) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
     if flag.is_active_for_user(user):
+        return True
+    if FlagGroup.objects.filter(flag=flag, group__memberships__user_id=user.pk).exists():
         return True
     return bool(flag.percent) and _bucket(flag_name, user.pk) < flag.percent
 

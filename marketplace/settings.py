@@ -202,10 +202,10 @@ SPECTACULAR_SETTINGS = {
 
 # --- Gradual rollout (django-waffle) ---------------------------------------------------
 
-# The flag "new_workflow" (conversations' proposals, tasks, disputes) is managed in the
-# admin: on for everyone, a percentage of users, named users, auth groups or marketplace
-# groups. A missing flag is off.
-WAFFLE_FLAG_MODEL = "marketplace.RolloutFlag"
+# The flag "new_workflow" (proposals, tasks, disputes) is managed in the admin: on for
+# everyone, a percentage of users, named users, auth groups or marketplace groups
+# (`marketplace.rollout`). A missing flag is off.
+WAFFLE_FLAG_MODEL = "waffle.Flag"
 WAFFLE_FLAG_DEFAULT = False
 WAFFLE_CREATE_MISSING_FLAGS = False
 

@@ -3,9 +3,10 @@ groups and marketplace groups; off means a clear refusal."""
 
 import pytest
 from django.contrib.auth.models import Group as AuthGroup
+from waffle.models import Flag
 
 from marketplace.errors import Forbidden
-from marketplace.models import RolloutFlag
+from marketplace.models import FlagGroup
 from marketplace.rollout import NEW_WORKFLOW, flag_active_for, require_new_workflow
 from tests.factories import GroupFactory, UserFactory
 
@@ -14,14 +15,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def flag():
-    flag = RolloutFlag.objects.get(name=NEW_WORKFLOW)  # created by a data migration
+    flag = Flag.objects.get(name=NEW_WORKFLOW)  # created by a data migration
     flag.everyone = None
     flag.save()
     return flag
 
 
 def test_the_migration_turns_the_new_workflow_on_for_everyone():
-    flag = RolloutFlag.objects.get(name=NEW_WORKFLOW)
+    flag = Flag.objects.get(name=NEW_WORKFLOW)
     assert flag.everyone is True
     assert flag_active_for(UserFactory())
 
@@ -36,7 +37,7 @@ def test_off_for_everyone_refuses_with_a_code(flag):
 
 
 def test_a_missing_flag_is_off():
-    RolloutFlag.objects.filter(name=NEW_WORKFLOW).delete()
+    Flag.objects.filter(name=NEW_WORKFLOW).delete()
     assert not flag_active_for(UserFactory())
 
 
@@ -59,7 +60,7 @@ def test_auth_groups(flag):
 def test_marketplace_groups_enable_their_members_only(flag):
     member, outsider = UserFactory(), UserFactory()
     group = GroupFactory(members=[member])
-    flag.marketplace_groups.add(group)
+    FlagGroup.objects.create(flag=flag, group=group)
     assert flag_active_for(member)
     assert flag_active_for(group.leader)
     assert not flag_active_for(outsider)
