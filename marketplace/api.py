@@ -29,13 +29,9 @@ from .api_common import (
     paginated_response,
 )
 from .models import Group
+from .serializers import MessageOutputSerializer, UserRefSerializer
 
 User = get_user_model()
-
-
-class UserRefSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
 
 
 # --- accounts -----------------------------------------------------------------------
@@ -358,14 +354,6 @@ class ConversationListCreateApi(APIView):
             ConversationOutputSerializer(conversation).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
-
-
-class MessageOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    sender = UserRefSerializer(allow_null=True, help_text="null for a system message.")
-    body = serializers.CharField()
-    metadata = serializers.JSONField()
-    created_at = serializers.DateTimeField()
 
 
 class ConversationMessagesApi(PostThrottleMixin, APIView):
