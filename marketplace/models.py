@@ -131,3 +131,46 @@ class FlagGroup(models.Model):
 
     def __str__(self):
         return f"{self.flag} for {self.group}"
+
+
+class Notification(models.Model):
+    """Something that happened to a user, kept for their in-app list (unread until
+    `read_at` is set), also e-mailed and pushed live once the change that caused it
+    commits (see `marketplace.notifications`)."""
+
+    class Kind(models.TextChoices):
+        PROPOSAL_RECEIVED = "proposal_received"
+        PROPOSAL_ACCEPTED = "proposal_accepted"
+        PROPOSAL_REJECTED = "proposal_rejected"
+        PROPOSAL_DELIVERED = "proposal_delivered"
+        PROPOSAL_COMPLETED = "proposal_completed"
+        PROPOSAL_CANCELLED = "proposal_cancelled"
+        CHANGES_REQUESTED = "changes_requested"
+        TASK_ASSIGNED = "task_assigned"
+        DISPUTE_OPENED = "dispute_opened"
+        DISPUTE_RESOLVED = "dispute_resolved"
+        PAYMENT_RECEIVED = "payment_received"
+        REFUND_RECEIVED = "refund_received"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    # A path in the site, e.g. "/conversations/12/"; empty when there is nothing to open.
+    link = models.CharField(max_length=300, blank=True)
+    # Ids of what it is about, e.g. {"proposal_id": 7}, for clients to act on.
+    data = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "notifications"
+        # The list (newest first, optionally unread only) and the unread count.
+        indexes = [
+            models.Index(fields=["user", "read_at", "-created_at"], name="notification_user_unread")
+        ]
+
+    def __str__(self):
+        return f"{self.kind} for user #{self.user_id}"
