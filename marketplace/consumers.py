@@ -16,7 +16,8 @@ from django.core.cache import cache
 
 from . import selectors, services
 from .errors import DomainError
-from .events import conversation_stream, user_stream
+from .events import conversation_stream, message_frame, user_stream
+from .serializers import MessageOutputSerializer
 
 NOT_AUTHENTICATED, FORBIDDEN, NOT_FOUND = 4401, 4403, 4404
 
@@ -159,15 +160,11 @@ class ConversationConsumer(StreamConsumer):
 
     @database_sync_to_async
     def _messages_after(self, message_id: int) -> list[dict]:
-        from .events import message_frame
-
         messages = selectors.message_list(conversation=self.conversation).filter(id__gt=message_id)
         return [message_frame(message) for message in messages.order_by("id")]
 
     @database_sync_to_async
     def _store(self, body: str) -> dict:
-        from .api import MessageOutputSerializer
-
         message = services.message_send(conversation=self.conversation, sender=self.user, body=body)
         return MessageOutputSerializer(message).data
 

@@ -14,6 +14,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from .serializers import MessageOutputSerializer
+
 logger = logging.getLogger(__name__)
 
 
@@ -41,3 +43,19 @@ def publish_to_conversation(conversation_id: int, frame: dict) -> None:
 
 def publish_to_user(user_id: int, frame: dict) -> None:
     transaction.on_commit(partial(_send, user_stream(user_id), frame))
+
+
+# --- the frames of the core domain ----------------------------------------------------
+
+
+def message_frame(message) -> dict:
+    return {"type": "message.created", "message": MessageOutputSerializer(message).data}
+
+
+def message_created(message) -> None:
+    publish_to_conversation(message.conversation_id, message_frame(message))
+
+
+def access_revoked(*, user_id: int, conversation_ids: list[int]) -> None:
+    """The user left a group: their open sockets on its conversations close."""
+    publish_to_user(user_id, {"type": "access.revoked", "conversation_ids": conversation_ids})

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from rest_framework.authtoken.models import Token
 
+from . import events
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .models import Conversation, Group, GroupMembership, Message
 from .signals import group_created, group_deleting, member_left, user_registered
@@ -121,6 +122,12 @@ def group_leave(*, group: Group, user) -> None:
     if not deleted:
         raise Conflict("You are not a member of this group.", code="not_a_member")
     member_left.send(sender=Group, group=group, user=user)
+    events.access_revoked(
+        user_id=user.pk,
+        conversation_ids=list(
+            group.conversations.exclude(product_owner=user).values_list("pk", flat=True)
+        ),
+    )
 
 
 @transaction.atomic
@@ -182,11 +189,13 @@ def conversation_open(*, buyer, group: Group) -> tuple[Conversation, bool]:
 def message_create(
     *, conversation: Conversation, sender, body: str, metadata: dict | None = None
 ) -> Message:
-    """Store a chat message. `sender=None` makes it a system message (a proposal event
-    described by `metadata`)."""
-    return Message.objects.create(
+    """Store a chat message and announce it to the conversation once committed.
+    `sender=None` makes it a system message (a proposal event described by `metadata`)."""
+    message = Message.objects.create(
         conversation=conversation, sender=sender, body=body, metadata=metadata or {}
     )
+    events.message_created(message)
+    return message
 
 
 @transaction.atomic

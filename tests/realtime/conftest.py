@@ -1,0 +1,56 @@
+"""Websocket tests talk to the real ASGI application through Channels'
+`WebsocketCommunicator`, over the real channels-redis layer. They are transactional: the
+consumer reads the database from its own thread."""
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from rest_framework.authtoken.models import Token
+
+from marketplace.asgi import application
+from tests.factories import ConversationFactory, GroupFactory, UserFactory
+
+
+def run(coroutine_function):
+    """Run an async scenario from a sync test."""
+    return async_to_sync(coroutine_function)()
+
+
+def db(function, *args, **kwargs):
+    """Await a sync database call from a scenario."""
+    return database_sync_to_async(function)(*args, **kwargs)
+
+
+def token_headers(user) -> list[tuple[bytes, bytes]]:
+    token, _ = Token.objects.get_or_create(user=user)
+    return [(b"authorization", f"Token {token.key}".encode())]
+
+
+async def connect(path: str, headers=()) -> tuple[WebsocketCommunicator, bool, int | None]:
+    communicator = WebsocketCommunicator(application, path, headers=list(headers))
+    connected, code = await communicator.connect(timeout=5)
+    return communicator, connected, code
+
+
+@pytest.fixture
+def chat(transactional_db):
+    """A buyer, a group (leader + member) and their conversation, with token headers."""
+    buyer, member = UserFactory(username="buyer"), UserFactory(username="member")
+    group = GroupFactory(leader=UserFactory(username="leader"), members=[member])
+    conversation = ConversationFactory(product_owner=buyer, group=group)
+
+    class Chat:
+        pass
+
+    chat = Chat()
+    chat.buyer, chat.member, chat.leader, chat.group, chat.conversation = (
+        buyer,
+        member,
+        group.leader,
+        group,
+        conversation,
+    )
+    chat.path = f"/ws/conversations/{conversation.pk}/"
+    chat.headers = {user.username: token_headers(user) for user in (buyer, member, group.leader)}
+    return chat
