@@ -4,12 +4,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from marketplace.errors import NotFound
 from marketplace.models import GroupMembership
 
-from .models import Proposal
+from .models import Proposal, Task
 
 
 def group_member_ids(*, group_id: int) -> list[int]:
@@ -51,3 +52,65 @@ def proposals_due_for_auto_release(*, now: datetime | None = None) -> QuerySet[P
     return Proposal.objects.filter(
         status=Proposal.Status.DELIVERED, is_legacy=False, delivered_at__lte=cutoff
     ).order_by("delivered_at", "pk")
+
+
+# --- what a user may read (the API's and the pages' visibility rules) ---------------
+
+
+def _participant_filter(user, prefix: str = "") -> Q:
+    """Rows whose proposal `user` takes part in: as the conversation's buyer or as a
+    current member of its group. `prefix` leads from the row to its proposal."""
+    user_id = getattr(user, "pk", None)
+    member = GroupMembership.objects.filter(
+        group_id=OuterRef(f"{prefix}conversation__group_id"), user_id=user_id
+    )
+    return Q(**{f"{prefix}conversation__product_owner_id": user_id}) | Q(Exists(member))
+
+
+def _reads_everything(user) -> bool:
+    return bool(getattr(user, "is_staff", False) and getattr(user, "is_active", False))
+
+
+def readable_by(user, prefix: str = "") -> Q:
+    """A filter for rows whose proposal `user` may read: its participants' and, for
+    staff, every row. `prefix` leads from the row to its proposal (`"proposal__"`)."""
+    if _reads_everything(user):
+        return Q()
+    return _participant_filter(user, prefix)
+
+
+def proposal_list(*, user, conversation_id: int | None = None) -> QuerySet[Proposal]:
+    """The proposals `user` takes part in (buyer or current group member), newest first,
+    optionally of one conversation; the conversation is loaded (one query per page)."""
+    proposals = Proposal.objects.filter(_participant_filter(user)).select_related("conversation")
+    if conversation_id is not None:
+        proposals = proposals.filter(conversation_id=conversation_id)
+    return proposals.order_by("-created_at", "-id")
+
+
+def proposal_get(*, proposal_id, user) -> Proposal:
+    """A proposal `user` may read: its participants (the buyer and the group's current
+    members) and staff. Anyone else is told it does not exist."""
+    proposals = Proposal.objects.select_related("conversation__group")
+    proposal = proposals.filter(readable_by(user), pk=proposal_id).first()
+    if proposal is None:
+        raise NotFound("No such proposal.")
+    return proposal
+
+
+def task_list(*, proposal: Proposal) -> QuerySet[Task]:
+    """The proposal's tasks in order of creation, assignees loaded."""
+    return (
+        Task.objects.filter(proposal=proposal)
+        .select_related("assigned_to")
+        .order_by("created_at", "id")
+    )
+
+
+def task_get(*, task_id, user) -> Task:
+    """A task of a proposal `user` may read (see `proposal_get`); else 404."""
+    tasks = Task.objects.select_related("assigned_to", "proposal")
+    task = tasks.filter(readable_by(user, "proposal__"), pk=task_id).first()
+    if task is None:
+        raise NotFound("No such task.")
+    return task

@@ -1,0 +1,416 @@
+"""The HTTP API of proposals and their tasks (CONTRACT.md, "Proposals" and "Tasks").
+
+Views are thin: parse with an input serializer, check that the caller may *see* the object
+(a stranger gets 404 and never learns it exists), call the service, which decides who may
+*do* it (403 `permission_denied`) and whether the status allows it (409 with the
+service's code), and answer with the shared output serializers of `proposals.serializers`.
+
+Every endpoint sits behind the rollout flag: `IsAuthenticated` first (anonymous → 401),
+then `NewWorkflowEnabled` (403 `new_workflow_disabled`).
+"""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from escrow.money import parse_amount
+from marketplace import selectors as marketplace_selectors
+from marketplace.api_common import AmountInputField, errors, paginated, paginated_response
+from marketplace.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from marketplace.rollout import NewWorkflowEnabled
+
+from . import selectors, services, task_services
+from .errors import NotAMember
+from .models import Task
+from .serializers import ProposalOutputSerializer, TaskOutputSerializer
+
+User = get_user_model()
+
+# Ids arrive as JSON numbers; anything outside a database id's range is simply unknown.
+MAX_ID = 2**63 - 1
+
+
+def _id_field(**kwargs):
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class NewWorkflowApi(APIView):
+    """Base of every proposal, task and dispute endpoint."""
+
+    permission_classes = [IsAuthenticated, NewWorkflowEnabled]
+
+
+def _proposal_response(proposal, *, status_code=status.HTTP_200_OK) -> Response:
+    return Response(ProposalOutputSerializer(proposal).data, status=status_code)
+
+
+# --- proposals ----------------------------------------------------------------------
+
+
+class ProposalCreateInputSerializer(serializers.Serializer):
+    conversation_id = _id_field()
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, default="", allow_blank=True)
+    price = AmountInputField(help_text='A decimal string with at most two places, e.g. "1000.00".')
+    currency = serializers.ChoiceField(
+        choices=list(settings.CURRENCIES),
+        required=False,
+        default=settings.DEFAULT_CURRENCY,
+        help_text=f"ISO 4217; default {settings.DEFAULT_CURRENCY}.",
+    )
+    due_date = serializers.DateField(required=False, allow_null=True, default=None)
+
+    def validate(self, attrs):
+        # `parse_amount` refuses with 400 `invalid_amount` naming the field `price`.
+        attrs["price"] = parse_amount(attrs["price"], attrs["currency"], field="price")
+        return attrs
+
+
+_CREATE_SCHEMA = {
+    "request": ProposalCreateInputSerializer,
+    "responses": {201: ProposalOutputSerializer, **errors(400, 401, 403, 404, 409)},
+    "description": (
+        "The leader of the conversation's group proposes a price. 400 `invalid_amount` "
+        "(field `price`); 404 when the conversation is not the caller's; 403 for anyone but "
+        "the group's leader; 409 `proposal_open` while another proposal of the conversation "
+        "is pending, accepted, in progress, delivered or disputed."
+    ),
+}
+
+
+def _create(request) -> Response:
+    serializer = ProposalCreateInputSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    conversation = marketplace_selectors.conversation_get(
+        conversation_id=data["conversation_id"], user=request.user
+    )
+    proposal = services.proposal_create(
+        conversation=conversation,
+        actor=request.user,
+        title=data["title"],
+        description=data["description"],
+        price=data["price"],
+        due_date=data["due_date"],
+    )
+    return _proposal_response(proposal, status_code=status.HTTP_201_CREATED)
+
+
+class ProposalListCreateApi(NewWorkflowApi):
+    class ProposalFilterSerializer(serializers.Serializer):
+        conversation_id = _id_field(required=False)
+
+    @extend_schema(
+        operation_id="proposals_list",
+        parameters=[
+            OpenApiParameter("conversation_id", int, description="Only this conversation's."),
+            OpenApiParameter("page", int),
+        ],
+        responses={
+            200: paginated(ProposalOutputSerializer, "PaginatedProposalList"),
+            **errors(400, 401, 403, 404),
+        },
+        description=(
+            "The caller's proposals, as the buyer or as a current member of the group, "
+            "newest first."
+        ),
+    )
+    def get(self, request):
+        filters = self.ProposalFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        proposals = selectors.proposal_list(
+            user=request.user, conversation_id=filters.validated_data.get("conversation_id")
+        )
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=proposals,
+            serializer_class=ProposalOutputSerializer,
+        )
+
+    @extend_schema(operation_id="proposals_create_alias", **_CREATE_SCHEMA)
+    def post(self, request):
+        return _create(request)
+
+
+class ProposalCreateApi(NewWorkflowApi):
+    @extend_schema(operation_id="proposals_create", **_CREATE_SCHEMA)
+    def post(self, request):
+        return _create(request)
+
+
+class ProposalDetailApi(NewWorkflowApi):
+    @extend_schema(
+        operation_id="proposals_retrieve",
+        responses={200: ProposalOutputSerializer, **errors(401, 403, 404)},
+        description="The buyer, the group's current members and staff; anyone else 404.",
+    )
+    def get(self, request, proposal_id):
+        return _proposal_response(
+            selectors.proposal_get(proposal_id=proposal_id, user=request.user)
+        )
+
+
+def _action_schema(action: str, who: str, effect: str, *, request=None, idempotency=False):
+    conflicts = "409 `invalid_transition` in any other status"
+    if action == "accept":
+        conflicts += "; 409 `insufficient_funds` (and nothing changes)"
+    if idempotency:
+        conflicts += "; 409 `idempotency_key_reused`"
+    return extend_schema(
+        operation_id=f"proposals_{action}",
+        request=request,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER] if idempotency else None,
+        responses={200: ProposalOutputSerializer, **errors(400, 401, 403, 404, 409)},
+        description=f"{who} only (403 otherwise). {effect}. {conflicts}.",
+    )
+
+
+class _ProposalActionApi(NewWorkflowApi):
+    """POST /api/proposals/{id}/<action>: a transition of the proposal's state machine."""
+
+    service = None  # the proposal service, e.g. services.proposal_reject
+
+    def run(self, request, proposal_id) -> Response:
+        proposal = selectors.proposal_get(proposal_id=proposal_id, user=request.user)
+        proposal = type(self).service(proposal=proposal, actor=request.user)
+        return _proposal_response(proposal)
+
+
+class ProposalAcceptApi(_ProposalActionApi):
+    service = services.proposal_accept
+
+    @_action_schema(
+        "accept",
+        "The buyer",
+        "pending → accepted; the price moves from the buyer's available balance to escrow",
+        idempotency=True,
+    )
+    @idempotent
+    def post(self, request, proposal_id):
+        return self.run(request, proposal_id)
+
+
+class ProposalRejectApi(_ProposalActionApi):
+    service = services.proposal_reject
+
+    @_action_schema("reject", "The buyer", "pending → rejected")
+    def post(self, request, proposal_id):
+        return self.run(request, proposal_id)
+
+
+class ProposalWithdrawApi(_ProposalActionApi):
+    service = services.proposal_withdraw
+
+    @_action_schema("withdraw", "The group's leader", "pending → withdrawn")
+    def post(self, request, proposal_id):
+        return self.run(request, proposal_id)
+
+
+class ProposalStartApi(_ProposalActionApi):
+    service = services.proposal_start
+
+    @_action_schema("start", "The group's leader", "accepted → in_progress")
+    def post(self, request, proposal_id):
+        return self.run(request, proposal_id)
+
+
+class ProposalDeliverApi(_ProposalActionApi):
+    service = services.proposal_deliver
+
+    @_action_schema("deliver", "The group's leader", "accepted or in_progress → delivered")
+    def post(self, request, proposal_id):
+        return self.run(request, proposal_id)
+
+
+class ProposalRequestChangesApi(NewWorkflowApi):
+    class ProposalRequestChangesInputSerializer(serializers.Serializer):
+        note = serializers.CharField(
+            max_length=5000, help_text="What to change; posted in the conversation."
+        )
+
+    @_action_schema(
+        "request_changes",
+        "The buyer",
+        "delivered → in_progress, with a note posted in the conversation",
+        request=ProposalRequestChangesInputSerializer,
+    )
+    def post(self, request, proposal_id):
+        proposal = selectors.proposal_get(proposal_id=proposal_id, user=request.user)
+        serializer = self.ProposalRequestChangesInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        proposal = services.proposal_request_changes(
+            proposal=proposal, actor=request.user, note=serializer.validated_data["note"]
+        )
+        return _proposal_response(proposal)
+
+
+class ProposalConfirmApi(_ProposalActionApi):
+    service = services.proposal_confirm
+
+    @_action_schema(
+        "confirm",
+        "The buyer",
+        "delivered → completed; the escrow is released: the platform fee, the leader's "
+        "commission and the member pool split among the participants",
+        idempotency=True,
+    )
+    @idempotent
+    def post(self, request, proposal_id):
+        return self.run(request, proposal_id)
+
+
+class ProposalCancelApi(_ProposalActionApi):
+    service = services.proposal_cancel
+
+    @_action_schema(
+        "cancel",
+        "The group's leader",
+        "accepted or in_progress → cancelled; the whole escrow goes back to the buyer",
+        idempotency=True,
+    )
+    @idempotent
+    def post(self, request, proposal_id):
+        return self.run(request, proposal_id)
+
+
+# --- tasks --------------------------------------------------------------------------
+
+
+def _assignee(user_id):
+    """The assignee to hand to the service: the user with this id, or, when there is none,
+    an unsaved placeholder that is nobody's member, so the service refuses an unknown id
+    exactly as it refuses an outsider (400 `not_a_member`)."""
+    user = User.objects.filter(pk=user_id).first()
+    return user if user is not None else User(username=f"user #{user_id}")
+
+
+def _naming_assignee(call):
+    """Run `call`; a `not_a_member` refusal names the field `assigned_to_id`."""
+    try:
+        return call()
+    except NotAMember as error:
+        error.fields = {"assigned_to_id": [error.message]}
+        raise
+
+
+class TaskCreateInputSerializer(serializers.Serializer):
+    proposal_id = _id_field()
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, default="", allow_blank=True)
+    assigned_to_id = _id_field(required=False, allow_null=True, default=None)
+    due_date = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+_TASK_CREATE_SCHEMA = {
+    "request": TaskCreateInputSerializer,
+    "responses": {201: TaskOutputSerializer, **errors(400, 401, 403, 404, 409)},
+    "description": (
+        "The group's leader adds a task (status `todo`). 404 when the proposal is not the "
+        "caller's; 403 for anyone but the leader; 409 `invalid_transition` unless the "
+        "proposal is accepted or in progress; 400 `not_a_member` when the assignee is not a "
+        "member of the group."
+    ),
+}
+
+
+def _task_create(request) -> Response:
+    serializer = TaskCreateInputSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    proposal = selectors.proposal_get(proposal_id=data["proposal_id"], user=request.user)
+    assignee = None if data["assigned_to_id"] is None else _assignee(data["assigned_to_id"])
+    task = _naming_assignee(
+        lambda: task_services.task_create(
+            proposal=proposal,
+            actor=request.user,
+            title=data["title"],
+            description=data["description"],
+            assigned_to=assignee,
+            due_date=data["due_date"],
+        )
+    )
+    return Response(TaskOutputSerializer(task).data, status=status.HTTP_201_CREATED)
+
+
+class TaskListCreateApi(NewWorkflowApi):
+    class TaskFilterSerializer(serializers.Serializer):
+        proposal_id = _id_field()
+
+    @extend_schema(
+        operation_id="tasks_list",
+        parameters=[
+            OpenApiParameter("proposal_id", int, required=True),
+            OpenApiParameter("page", int),
+        ],
+        responses={
+            200: paginated(TaskOutputSerializer, "PaginatedTaskList"),
+            **errors(400, 401, 403, 404),
+        },
+        description=(
+            "The proposal's tasks in order of creation, for its participants (the buyer "
+            "reads them) and staff; 404 for anyone else."
+        ),
+    )
+    def get(self, request):
+        filters = self.TaskFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        proposal = selectors.proposal_get(
+            proposal_id=filters.validated_data["proposal_id"], user=request.user
+        )
+        return paginated_response(
+            request=request,
+            view=self,
+            queryset=selectors.task_list(proposal=proposal),
+            serializer_class=TaskOutputSerializer,
+        )
+
+    @extend_schema(operation_id="tasks_create_alias", **_TASK_CREATE_SCHEMA)
+    def post(self, request):
+        return _task_create(request)
+
+
+class TaskCreateApi(NewWorkflowApi):
+    @extend_schema(operation_id="tasks_create", **_TASK_CREATE_SCHEMA)
+    def post(self, request):
+        return _task_create(request)
+
+
+class TaskDetailApi(NewWorkflowApi):
+    class TaskUpdateInputSerializer(serializers.Serializer):
+        # Plain values (not Task.Status.choices) keep this enum apart from the output's.
+        status = serializers.ChoiceField(choices=list(Task.Status.values), required=False)
+        assigned_to_id = _id_field(
+            required=False, allow_null=True, help_text="null unassigns; leader only."
+        )
+
+    @extend_schema(
+        operation_id="tasks_update",
+        request=TaskUpdateInputSerializer,
+        responses={200: TaskOutputSerializer, **errors(400, 401, 403, 404, 409)},
+        description=(
+            "The assignee moves their own task; the leader moves any task and (re)assigns "
+            "it. The buyer reads but never writes (403). 400 `not_a_member` for an "
+            "assignee outside the group; 409 `invalid_transition` unless the proposal is "
+            "accepted or in progress. A task moving to in_progress starts the proposal."
+        ),
+    )
+    def patch(self, request, task_id):
+        task = selectors.task_get(task_id=task_id, user=request.user)
+        serializer = self.TaskUpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        changes = {}
+        if "status" in data:
+            changes["status"] = data["status"]
+        if "assigned_to_id" in data:
+            user_id = data["assigned_to_id"]
+            changes["assigned_to"] = None if user_id is None else _assignee(user_id)
+        task = _naming_assignee(
+            lambda: task_services.task_update(task=task, actor=request.user, **changes)
+        )
+        return Response(TaskOutputSerializer(task).data)

@@ -1,0 +1,83 @@
+"""Output shapes of proposals and tasks, shared by the API and the realtime layer (the
+websocket frames carry the very same JSON as the API's responses).
+
+Only fields that are the same whoever reads them: no "can I accept this?" flags, so one
+rendering can be sent to every participant.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from rest_framework import serializers
+
+from marketplace.api_common import MoneyAmountField
+from marketplace.serializers import UserRefSerializer
+
+from .models import Proposal, Task
+
+
+class AutoReleaseAtField(serializers.DateTimeField):
+    """When the escrow is released for a silent buyer: `delivered_at` plus
+    `ESCROW_AUTO_RELEASE_DAYS` while the proposal is delivered, else null."""
+
+    def __init__(self, **kwargs):
+        kwargs.update(source="*", read_only=True, allow_null=True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, proposal):
+        if hasattr(type(proposal), "auto_release_at"):
+            # The model's own answer, which also knows about extensions granted by the buyer.
+            at = proposal.auto_release_at
+        elif proposal.status == Proposal.Status.DELIVERED and proposal.delivered_at:
+            at = proposal.delivered_at + timedelta(days=settings.ESCROW_AUTO_RELEASE_DAYS)
+        else:
+            at = None
+        return None if at is None else super().to_representation(at)
+
+
+class ProposalOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    conversation_id = serializers.IntegerField()
+    group_id = serializers.IntegerField(source="conversation.group_id")
+    title = serializers.CharField()
+    description = serializers.CharField()
+    status = serializers.ChoiceField(choices=Proposal.Status.choices)
+    price = MoneyAmountField()
+    currency = serializers.CharField(source="price.currency.code")
+    platform_fee = MoneyAmountField(help_text="round_half_up(price * platform_fee_rate)")
+    leader_commission = MoneyAmountField(help_text="round_half_up(price * leader_commission_rate)")
+    member_pool = MoneyAmountField(help_text="price - platform_fee - leader_commission")
+    escrow_amount = MoneyAmountField(
+        help_text="Held in escrow: the price while accepted, in progress, delivered or "
+        "disputed; 0.00 otherwise."
+    )
+    platform_fee_rate = serializers.DecimalField(max_digits=5, decimal_places=4)
+    leader_commission_rate = serializers.DecimalField(max_digits=5, decimal_places=4)
+    due_date = serializers.DateField(allow_null=True)
+    is_legacy = serializers.BooleanField(help_text="Written by the old project/order system.")
+    created_at = serializers.DateTimeField()
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    rejected_at = serializers.DateTimeField(allow_null=True)
+    withdrawn_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    disputed_at = serializers.DateTimeField(allow_null=True)
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    auto_release_at = AutoReleaseAtField(
+        help_text="While delivered: when the escrow is released if the buyer neither "
+        "confirms nor disputes (delivered_at + ESCROW_AUTO_RELEASE_DAYS). Otherwise null."
+    )
+
+
+class TaskOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    proposal_id = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    status = serializers.ChoiceField(choices=Task.Status.choices)
+    assigned_to = UserRefSerializer(allow_null=True, help_text="null while unassigned.")
+    due_date = serializers.DateField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
