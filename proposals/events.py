@@ -1,14 +1,19 @@
 """Events the proposal workflow announces after its transaction commits.
 
-This is the one place where realtime pushes and notifications hook in: the services
-register `proposal_changed` / `task_changed` with `transaction.on_commit`, so nothing is
-announced for a change that rolled back. For now they only log.
+The services register `proposal_changed` / `task_changed` with `transaction.on_commit`, so
+nothing is announced for a change that rolled back, and a participant never hears of a
+state the API would not show yet. Each event is logged and pushed to the conversation's
+websocket stream with the API's JSON shape (`proposal.updated`, `task.updated`).
 """
 
 import logging
 from functools import partial
 
 from django.db import transaction
+
+from marketplace.events import publish_to_conversation
+
+from .serializers import ProposalOutputSerializer, TaskOutputSerializer
 
 logger = logging.getLogger("proposals.events")
 
@@ -23,6 +28,10 @@ def proposal_changed(proposal) -> None:
             "status": proposal.status,
         },
     )
+    publish_to_conversation(
+        proposal.conversation_id,
+        {"type": "proposal.updated", "proposal": ProposalOutputSerializer(proposal).data},
+    )
 
 
 def task_changed(task) -> None:
@@ -35,6 +44,10 @@ def task_changed(task) -> None:
             "status": task.status,
             "assigned_to_id": task.assigned_to_id,
         },
+    )
+    publish_to_conversation(
+        task.proposal.conversation_id,
+        {"type": "task.updated", "task": TaskOutputSerializer(task).data},
     )
 
 
