@@ -1,12 +1,38 @@
-"""Staff views of disputes. Opening and resolving a dispute move escrow, so they go
-through the dispute services; the outcome fields are read-only here."""
+"""Staff views of disputes: the dispute desk. Opening and resolving a dispute move
+escrow, so they go through the dispute services; the outcome fields are read-only here.
 
-from django.contrib import admin
+The list shows open disputes first, oldest first, with their age, the proposal's price
+and the parties. A dispute's page shows the evidence thread (read-only) and, for the
+support role (`disputes.resolve_dispute`), a "Resolve" button leading to a form that
+calls `dispute_resolve`: refund, release, or split with the amount refunded to the
+buyer, and a note. Other staff see everything and resolve nothing (403).
+"""
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+from djmoney.money import Money
+
+from marketplace.admin import StaffViewMixin
+from marketplace.errors import DomainError
+from proposals.admin import escrow_split
 
 from .models import Dispute, DisputeMessage
+from .services import dispute_resolve
+
+RESOLVE_PERMISSION = "disputes.resolve_dispute"
 
 
-class EvidenceInline(admin.TabularInline):
+class EvidenceInline(StaffViewMixin, admin.TabularInline):
     model = DisputeMessage
     fields = ("author", "body", "created_at")
     readonly_fields = fields
@@ -16,13 +42,59 @@ class EvidenceInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ResolveForm(forms.Form):
+    outcome = forms.ChoiceField(
+        choices=[
+            (Dispute.Outcome.REFUND, "Refund: everything back to the buyer"),
+            (Dispute.Outcome.RELEASE, "Release: pay the group as a confirmation would"),
+            (Dispute.Outcome.SPLIT, "Split: refund part, release the rest"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    refund_amount = forms.DecimalField(
+        required=False,
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        help_text="Split only: refunded to the buyer (more than 0, less than the price).",
+    )
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000)
+
+    def clean(self):
+        data = super().clean()
+        outcome, amount = data.get("outcome"), data.get("refund_amount")
+        if outcome == Dispute.Outcome.SPLIT and amount is None:
+            self.add_error("refund_amount", "A split needs the amount refunded to the buyer.")
+        if outcome and outcome != Dispute.Outcome.SPLIT and amount is not None:
+            self.add_error("refund_amount", "Only a split takes a refund amount.")
+        return data
+
 
 @admin.register(Dispute)
-class DisputeAdmin(admin.ModelAdmin):
-    list_display = ("id", "proposal", "opened_by", "status", "outcome", "created_at")
+class DisputeAdmin(StaffViewMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "status",
+        "age",
+        "proposal_price",
+        "parties",
+        "proposal",
+        "outcome",
+        "created_at",
+    )
     list_filter = ("status", "outcome", "created_at")
     search_fields = ("reason", "opened_by__username", "proposal__title")
-    list_select_related = ("proposal", "opened_by")
+    list_select_related = (
+        "proposal__conversation__group__leader",
+        "proposal__conversation__product_owner",
+        "opened_by",
+    )
+    # The desk: open disputes first ("open" sorts before "resolved"), oldest first.
+    ordering = ("status", "created_at", "id")
     readonly_fields = (
         "proposal",
         "opened_by",
@@ -37,6 +109,7 @@ class DisputeAdmin(admin.ModelAdmin):
         "resolved_at",
     )
     inlines = [EvidenceInline]
+    change_form_template = "admin/disputes/dispute/change_form.html"
 
     def has_add_permission(self, request):
         return False
@@ -44,9 +117,97 @@ class DisputeAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_resolve_permission(self, request):
+        return request.user.has_perm(RESOLVE_PERMISSION)
+
+    @admin.display(description="age", ordering="created_at")
+    def age(self, obj):
+        end = obj.resolved_at or timezone.now()
+        return timesince(obj.created_at, end, depth=2)
+
+    @admin.display(description="proposal price", ordering="proposal__price")
+    def proposal_price(self, obj):
+        price = obj.proposal.price
+        return f"{price.amount} {price.currency}"
+
+    @admin.display(description="parties")
+    def parties(self, obj):
+        conversation = obj.proposal.conversation
+        return format_html(
+            "buyer <strong>{}</strong> vs <strong>{}</strong> (leader {}); opened by {}",
+            conversation.product_owner.username,
+            conversation.group.name,
+            conversation.group.leader.username,
+            obj.opened_by.username,
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/resolve/",
+                self.admin_site.admin_view(self.resolve_view),
+                name="disputes_dispute_resolve",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_resolve": self.has_resolve_permission(request),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def resolve_view(self, request, object_id):
+        if not self.has_resolve_permission(request):
+            raise PermissionDenied
+        dispute = get_object_or_404(
+            Dispute.objects.select_related(
+                "proposal__conversation__group", "proposal__conversation__product_owner"
+            ),
+            pk=object_id,
+        )
+        change_url = reverse("admin:disputes_dispute_change", args=[dispute.pk])
+        if dispute.status != Dispute.Status.OPEN:
+            self.message_user(request, "This dispute is already resolved.", messages.WARNING)
+            return HttpResponseRedirect(change_url)
+        proposal = dispute.proposal
+        form = ResolveForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            refund = data["refund_amount"]
+            try:
+                dispute_resolve(
+                    dispute=dispute,
+                    actor=request.user,
+                    outcome=data["outcome"],
+                    note=data["note"],
+                    refund_amount=Money(refund, proposal.price.currency) if refund else None,
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                self.log_change(request, dispute, f"Resolved ({data['outcome']}): {data['note']}")
+                self.message_user(
+                    request, f"Dispute #{dispute.pk} resolved: {data['outcome']}.", messages.SUCCESS
+                )
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Resolve dispute #{dispute.pk}",
+            "opts": self.model._meta,
+            "dispute": dispute,
+            "proposal": proposal,
+            "release_split": escrow_split(proposal, "release_escrow", for_dispute=True),
+            "evidence": dispute.messages.select_related("author"),
+            "form": form,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/disputes/dispute/resolve.html", context)
+
 
 @admin.register(DisputeMessage)
-class DisputeMessageAdmin(admin.ModelAdmin):
+class DisputeMessageAdmin(StaffViewMixin, admin.ModelAdmin):
     list_display = ("id", "dispute", "author", "created_at")
     search_fields = ("body", "author__username")
     list_filter = ("created_at",)

@@ -44,6 +44,7 @@ class Dispute(models.Model):
                 name="one_open_dispute_per_proposal",
             )
         ]
+        permissions = [("resolve_dispute", "Can resolve a dispute (refund, release or split)")]
 
     def __str__(self):
         return f"Dispute #{self.pk} on proposal #{self.proposal_id} ({self.status})"

@@ -1,12 +1,52 @@
 """Staff views of the ledger. Money moves only through `escrow.services`: balances are a
-cache of the ledger, and the ledger is append-only, so nothing here edits either."""
+cache of the ledger, and the ledger is append-only, so nothing here edits either.
 
-from django.contrib import admin
+The finance role (`escrow.adjust_wallet`) corrects a user's wallet with "Adjust balance":
+a form with a signed amount and a reason that calls `services.wallet_adjust`, which
+records one ledger entry against the platform account. Finance also downloads the
+platform fees by month as CSV (`escrow.view_fee_statement`). Other staff get 403.
+"""
 
+import uuid
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from djmoney.money import Money
+
+from marketplace.admin import StaffViewMixin
+from marketplace.errors import DomainError
+
+from . import services, statements
 from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet
 
+ADJUST_PERMISSION = "escrow.adjust_wallet"
+FEE_STATEMENT_PERMISSION = "escrow.view_fee_statement"
 
-class NoEditAdmin(admin.ModelAdmin):
+
+class AdjustForm(forms.Form):
+    amount = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        help_text="Positive credits the wallet (paid by the platform); negative debits it.",
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=255)
+    # One key per form shown: submitting the same form twice adjusts once.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=100)
+
+    def clean_amount(self):
+        amount = self.cleaned_data["amount"]
+        if amount == 0:
+            raise forms.ValidationError("The amount cannot be zero.")
+        return amount
+
+
+class NoEditAdmin(StaffViewMixin, admin.ModelAdmin):
     """View only: no add, no change, no delete."""
 
     def has_add_permission(self, request, obj=None):
@@ -25,6 +65,75 @@ class WalletAdmin(NoEditAdmin):
     list_filter = ("kind", "balance_currency")
     search_fields = ("user__username", "user__email")
     list_select_related = ("user",)
+    actions = ["adjust_balance"]
+
+    def has_adjust_permission(self, request):
+        return request.user.has_perm(ADJUST_PERMISSION)
+
+    def changelist_view(self, request, extra_context=None):
+        if request.POST.get("action") == "adjust_balance" and not self.has_adjust_permission(
+            request
+        ):
+            raise PermissionDenied
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description="Adjust balance…", permissions=["adjust"])
+    def adjust_balance(self, request, queryset):
+        wallets = list(queryset.filter(kind=Wallet.Kind.USER)[:2])
+        if len(wallets) != 1:
+            self.message_user(request, "Select exactly one user wallet.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(reverse("admin:escrow_wallet_adjust", args=[wallets[0].pk]))
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/adjust/",
+                self.admin_site.admin_view(self.adjust_view),
+                name="escrow_wallet_adjust",
+            ),
+            *super().get_urls(),
+        ]
+
+    def adjust_view(self, request, object_id):
+        if not self.has_adjust_permission(request):
+            raise PermissionDenied
+        wallet = get_object_or_404(
+            Wallet.objects.select_related("user"), pk=object_id, kind=Wallet.Kind.USER
+        )
+        if request.method == "POST":
+            form = AdjustForm(request.POST)
+        else:
+            form = AdjustForm(initial={"idempotency_key": f"admin-adjust:{uuid.uuid4().hex}"})
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            try:
+                entry = services.wallet_adjust(
+                    wallet=wallet,
+                    amount=Money(data["amount"], wallet.currency),
+                    reason=data["reason"],
+                    actor=request.user,
+                    idempotency_key=data["idempotency_key"],
+                )
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                signed = entry.amount.amount * (1 if entry.to_wallet_id == wallet.pk else -1)
+                self.log_change(request, wallet, f"Adjusted by {signed:+.2f}: {data['reason']}")
+                self.message_user(
+                    request,
+                    f"{wallet} adjusted by {signed:+.2f} {wallet.currency}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:escrow_wallet_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Adjust {wallet}",
+            "opts": self.model._meta,
+            "wallet": wallet,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/escrow/wallet/adjust.html", context)
 
 
 @admin.register(GroupWallet)
@@ -51,7 +160,45 @@ class EscrowHoldAdmin(NoEditAdmin):
 
 @admin.register(EscrowTransaction)
 class EscrowTransactionAdmin(NoEditAdmin):
-    list_display = ("id", "created_at", "kind", "amount", "source", "destination", "actor")
+    list_display = (
+        "id",
+        "created_at",
+        "kind",
+        "amount",
+        "source",
+        "destination",
+        "actor",
+        "memo",
+    )
+    change_list_template = "admin/escrow/escrowtransaction/change_list.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "fees-by-month.csv",
+                self.admin_site.admin_view(self.fee_statement_view),
+                name="escrow_fee_statement",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_export_fees": request.user.has_perm(FEE_STATEMENT_PERMISSION),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def fee_statement_view(self, request):
+        if not request.user.has_perm(FEE_STATEMENT_PERMISSION):
+            raise PermissionDenied
+        response = HttpResponse(
+            statements.to_csv(statements.fee_statement_rows()), content_type="text/csv"
+        )
+        name = f"platform-fees-{timezone.now():%Y-%m-%d}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
     list_filter = ("kind", "amount_currency", "created_at")
     search_fields = ("idempotency_key", "memo", "actor__username")
     date_hierarchy = "created_at"

@@ -169,6 +169,8 @@ class EscrowTransaction(models.Model):
         LEADER_COMMISSION = "leader_commission", "Leader commission"
         MEMBER_SHARE = "member_share", "Member share"
         REFUND = "refund", "Refund"
+        # Staff correction between a user's wallet and the platform account, with a reason.
+        ADJUSTMENT = "adjustment", "Adjustment (staff)"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     amount = MoneyField(**AMOUNT)
@@ -214,6 +216,10 @@ class EscrowTransaction(models.Model):
         ]
         # Statements and metrics read the ledger by kind over time.
         indexes = [models.Index(fields=["kind", "created_at"], name="transaction_kind_time")]
+        permissions = [
+            ("adjust_wallet", "Can adjust a wallet's balance with a ledger entry"),
+            ("view_fee_statement", "Can export the platform fees by month"),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount}"

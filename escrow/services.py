@@ -6,14 +6,19 @@ replays it), then checks, and only then posts. A refusal raises a `DomainError` 
 anything is written.
 """
 
+import functools
 import logging
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from djmoney.money import Money
 
-from . import ledger
+from marketplace.errors import DomainError, Forbidden, InvalidInput
+
+from . import ledger, metrics
 from .errors import (
     CurrencyMismatch,
     EscrowNotHeld,
@@ -23,7 +28,7 @@ from .errors import (
 )
 from .locking import lock_accounts
 from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet
-from .money import Rates, fee_breakdown, split_pool
+from .money import Rates, fee_breakdown, parse_amount, split_pool
 from .payments import payment_provider
 
 logger = logging.getLogger("escrow.operations")
@@ -105,17 +110,62 @@ def _require_available(wallet: Wallet, amount: Money, what: str) -> None:
 
 
 def _log(operation: str, *, key: str, actor, legs: list[EscrowTransaction], **fields) -> None:
+    amounts: dict[str, Decimal] = defaultdict(Decimal)
+    for leg in legs:  # a release has one member_share leg per member: their sum
+        amounts[leg.kind] += leg.amount.amount
     logger.info(
         "%s ok",
         operation,
         extra={
             "operation": operation,
+            "outcome": "ok",
             "idempotency_key": key,
             "actor_id": getattr(actor, "pk", None),
-            "amounts": {leg.kind: str(leg.amount.amount) for leg in legs},
+            "amounts": {kind: str(total) for kind, total in amounts.items()},
+            "currency": str(legs[0].amount.currency) if legs else None,
             **fields,
         },
     )
+    metrics.count_operation("ok")
+
+
+def _refusals_logged(operation: str):
+    """Log (and count) a refused call as one line with outcome "refused" and its code,
+    or "error" with the exception's class when something unexpected broke; then re-raise.
+    Successful calls log themselves through `_log` once their entries are posted."""
+
+    def decorate(service):
+        @functools.wraps(service)
+        def wrapper(**kwargs):
+            try:
+                return service(**kwargs)
+            except Exception as error:
+                refused = isinstance(error, DomainError)
+                outcome = "refused" if refused else "error"
+                amount = kwargs.get("amount") or kwargs.get("refund_amount")
+                hold = kwargs.get("hold")
+                logger.info(
+                    "%s %s",
+                    operation,
+                    outcome,
+                    extra={
+                        "operation": operation,
+                        "outcome": outcome,
+                        "code": error.code if refused else type(error).__name__,
+                        "reason": str(error),
+                        "idempotency_key": kwargs.get("idempotency_key"),
+                        "actor_id": getattr(kwargs.get("actor") or kwargs.get("user"), "pk", None),
+                        "amounts": {"requested": str(amount.amount)} if amount else {},
+                        "currency": str(amount.currency) if amount else None,
+                        "hold": getattr(hold, "pk", None),
+                    },
+                )
+                metrics.count_operation(outcome)
+                raise
+
+        return wrapper
+
+    return decorate
 
 
 def _lock_hold(hold_id: int, *extra_wallet_ids: int):
@@ -140,6 +190,7 @@ def new_key() -> str:
 # --- deposits and withdrawals -------------------------------------------------------
 
 
+@_refusals_logged("wallet.deposit")
 def wallet_deposit(*, user, amount: Money, idempotency_key: str, actor=None) -> EscrowTransaction:
     """Charge the payment provider and credit the user's available balance."""
     wallet = wallet_for_user(user=user, currency=str(amount.currency))
@@ -176,6 +227,7 @@ def wallet_deposit(*, user, amount: Money, idempotency_key: str, actor=None) -> 
         return entry
 
 
+@_refusals_logged("wallet.withdraw")
 def wallet_withdraw(*, user, amount: Money, idempotency_key: str, actor=None) -> EscrowTransaction:
     """Take `amount` out of the available balance as a payout request; the provider is
     asked to pay it out once the transaction has committed."""
@@ -219,6 +271,7 @@ def wallet_withdraw(*, user, amount: Money, idempotency_key: str, actor=None) ->
 # --- escrow -------------------------------------------------------------------------
 
 
+@_refusals_logged("escrow.lock")
 def escrow_lock(*, buyer, group, amount: Money, idempotency_key: str, actor=None) -> EscrowHold:
     """Move `amount` from the buyer's available balance into a new hold for `group`."""
     buyer_wallet = wallet_for_user(user=buyer, currency=str(amount.currency))
@@ -292,6 +345,7 @@ def _payees(leader, members, currency: str) -> tuple[int, list[int], Wallet]:
     return leader_wallet.pk, [wallet.pk for wallet in member_wallets], platform
 
 
+@_refusals_logged("escrow.release")
 def escrow_release(
     *,
     hold: EscrowHold,
@@ -327,6 +381,7 @@ def escrow_release(
         return legs
 
 
+@_refusals_logged("escrow.refund")
 def escrow_refund(*, hold: EscrowHold, idempotency_key: str, actor=None) -> list[EscrowTransaction]:
     """Give everything in the hold back to the buyer's available balance."""
     with transaction.atomic():
@@ -345,6 +400,7 @@ def escrow_refund(*, hold: EscrowHold, idempotency_key: str, actor=None) -> list
         return legs
 
 
+@_refusals_logged("escrow.settle")
 def escrow_settle(
     *,
     hold: EscrowHold,
@@ -388,3 +444,67 @@ def escrow_settle(
         )
         _log("escrow.settle", key=idempotency_key, actor=actor, legs=legs, hold=hold.pk)
         return legs
+
+
+# --- staff adjustments --------------------------------------------------------------
+
+
+@_refusals_logged("wallet.adjust")
+def wallet_adjust(
+    *, wallet: Wallet, amount: Money, reason: str, actor, idempotency_key: str
+) -> EscrowTransaction:
+    """Staff correct a user's wallet with one ledger entry against the platform account:
+    a positive `amount` credits the wallet (the platform pays it), a negative one debits
+    it to the platform, never below its available balance (409 `insufficient_funds`).
+    The actor needs `escrow.adjust_wallet` (403); the reason is required and kept as the
+    entry's memo."""
+    if not (
+        getattr(actor, "is_active", False)
+        and getattr(actor, "is_staff", False)
+        and actor.has_perm("escrow.adjust_wallet")
+    ):
+        raise Forbidden("Only finance staff can adjust a wallet.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(
+            "A reason is required.", code="reason_required", fields={"reason": ["Required."]}
+        )
+    if wallet.kind != Wallet.Kind.USER:
+        raise InvalidInput("Only a user's wallet can be adjusted.", code="invalid_wallet")
+    if not isinstance(amount, Money):
+        raise InvalidInput("The amount must be money.", code="invalid_amount")
+    credit = amount.amount > 0
+    magnitude = parse_amount(abs(amount.amount), str(amount.currency))
+    _require_currency(magnitude, wallet)
+    platform = system_wallet(kind=Wallet.Kind.PLATFORM, currency=wallet.currency)
+    with transaction.atomic():
+        _, wallets, _ = lock_accounts(wallet_ids=[wallet.pk])
+        wallet = wallets[wallet.pk]
+        replayed = _replay(
+            idempotency_key,
+            matches=lambda legs: (
+                legs[0].kind == Kind.ADJUSTMENT
+                and legs[0].amount == magnitude
+                and (legs[0].to_wallet_id if credit else legs[0].from_wallet_id) == wallet.pk
+            ),
+        )
+        if replayed:
+            return replayed[0]
+        if not credit:
+            _require_available(wallet, magnitude, "the debit of")
+        source, destination = (platform, wallet) if credit else (wallet, platform)
+        (entry,) = ledger.post(
+            [ledger.Leg(Kind.ADJUSTMENT, magnitude, source, destination, memo=reason[:255])],
+            idempotency_key=idempotency_key,
+            actor=actor,
+        )
+        _log(
+            "wallet.adjust",
+            key=idempotency_key,
+            actor=actor,
+            legs=[entry],
+            wallet=wallet.pk,
+            direction="credit" if credit else "debit",
+            reason=reason,
+        )
+        return entry

@@ -2,10 +2,12 @@
 
 from django.contrib import admin
 
+from marketplace.admin import StaffViewMixin
+
 from .models import Order, Project
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(StaffViewMixin, admin.ModelAdmin):
     def has_add_permission(self, request, obj=None):
         return False
 

@@ -17,15 +17,29 @@ from .models import (
 )
 
 
+class StaffViewMixin:
+    """Every active staff user may look at everything here (read-only); changing a row
+    still needs the model's permissions, and moving money the roles' custom ones."""
+
+    def _is_staff(self, request) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def has_view_permission(self, request, obj=None):
+        return self._is_staff(request) or super().has_view_permission(request, obj)
+
+    def has_module_permission(self, request):
+        return self._is_staff(request) or super().has_module_permission(request)
+
+
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(StaffViewMixin, DjangoUserAdmin):
     list_display = ("username", "email", "is_staff", "is_active", "date_joined", "last_login")
     list_filter = ("is_staff", "is_superuser", "is_active")
     search_fields = ("username", "email", "first_name", "last_name")
     ordering = ("username",)
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(StaffViewMixin, admin.TabularInline):
     model = GroupMembership
     fields = ("user", "joined_at")
     readonly_fields = fields
@@ -37,7 +51,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Group)
-class GroupAdmin(admin.ModelAdmin):
+class GroupAdmin(StaffViewMixin, admin.ModelAdmin):
     list_display = ("name", "leader", "member_count", "created_at")
     search_fields = ("name", "description", "leader__username")
     list_filter = ("created_at",)
@@ -55,7 +69,7 @@ class GroupAdmin(admin.ModelAdmin):
 
 
 @admin.register(GroupMembership)
-class GroupMembershipAdmin(admin.ModelAdmin):
+class GroupMembershipAdmin(StaffViewMixin, admin.ModelAdmin):
     list_display = ("user", "group", "joined_at")
     search_fields = ("user__username", "group__name")
     list_filter = ("joined_at",)
@@ -73,7 +87,7 @@ class GroupMembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(StaffViewMixin, admin.ModelAdmin):
     list_display = ("id", "product_owner", "group", "total_proposals", "created_at")
     search_fields = ("product_owner__username", "group__name")
     list_filter = ("created_at",)
@@ -92,7 +106,7 @@ class ConversationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(StaffViewMixin, admin.ModelAdmin):
     list_display = ("id", "conversation", "sender", "short_body", "created_at")
     search_fields = ("body", "sender__username")
     list_filter = ("created_at",)
@@ -108,7 +122,7 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(StaffViewMixin, admin.ModelAdmin):
     """Stored replies to retried POSTs: evidence, never edited."""
 
     list_display = ("key", "user", "response_status", "created_at")
@@ -123,7 +137,7 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
         return False
 
 
-class FlagGroupInline(admin.TabularInline):
+class FlagGroupInline(StaffViewMixin, admin.TabularInline):
     model = FlagGroup
     raw_id_fields = ("group",)
     extra = 0

@@ -1,12 +1,104 @@
 """Staff views of proposals and tasks. Status and money change only through the proposal
-services (they move escrow), so those fields are read-only here."""
+services (they move escrow), so those fields are read-only here.
 
-from django.contrib import admin
+The finance role releases or refunds an undisputed proposal's escrow with the actions
+"Release escrow" and "Refund escrow": a confirmation page shows the exact split and asks
+for a reason, then `proposal_release_by_staff` / `proposal_refund_by_staff` run (the very
+services the rest of the workflow uses), with the staff user as the actor. Other staff
+do not see the actions, and a hand-made POST is refused with 403.
+"""
+
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from djmoney.money import Money
+
+from escrow.money import fee_breakdown, split_pool
+from marketplace.admin import StaffViewMixin
+from marketplace.errors import DomainError
 
 from .models import Proposal, Task
+from .selectors import proposal_payees
+from .services import (
+    TRANSITIONS,
+    proposal_rates,
+    proposal_refund_by_staff,
+    proposal_release_by_staff,
+)
 
 
-class TaskInline(admin.TabularInline):
+@dataclass(frozen=True)
+class MoneyAction:
+    transition: str
+    permission: str
+    service: object
+    verb: str
+    past: str
+
+
+MONEY_ACTIONS = {
+    "release_escrow": MoneyAction(
+        "staff_release",
+        "proposals.release_escrow",
+        proposal_release_by_staff,
+        "Release",
+        "Released",
+    ),
+    "refund_escrow": MoneyAction(
+        "staff_refund", "proposals.refund_escrow", proposal_refund_by_staff, "Refund", "Refunded"
+    ),
+}
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=1000,
+        help_text="Kept in the admin history and posted in the conversation.",
+    )
+
+
+def escrow_split(proposal: Proposal, action: str, *, for_dispute: bool = False) -> dict:
+    """What the action would move, to the cent: for a release the platform fee, the
+    leader's commission and each member's share (as `escrow_release` computes them);
+    for a refund the whole escrow back to the buyer."""
+    held = proposal.escrow_hold.amount if proposal.escrow_hold_id else Money(0, "USD")
+    transition = TRANSITIONS[MONEY_ACTIONS[action].transition]
+    problem = ""
+    if for_dispute:  # the dispute desk shows what a release would pay
+        pass
+    elif proposal.status == Proposal.Status.DISPUTED:
+        problem = "Disputed: resolve it at the dispute desk."
+    elif proposal.is_legacy or proposal.status not in transition.sources:
+        problem = f"Cannot be settled by staff: the proposal is {proposal.status}."
+    split = {"proposal": proposal, "held": held, "problem": problem, "lines": []}
+    if problem or not held.amount:
+        return split
+    if action == "refund_escrow":
+        buyer = proposal.conversation.product_owner
+        split["lines"] = [("Refund to the buyer", buyer.username, held)]
+        return split
+    leader, members = proposal_payees(proposal=proposal)
+    breakdown = fee_breakdown(held, proposal_rates(proposal))
+    sharers = members or [leader]
+    lines = [
+        ("Platform fee", "platform", breakdown.platform_fee),
+        ("Leader commission", leader.username, breakdown.leader_commission),
+    ]
+    shares = split_pool(breakdown.member_pool, len(sharers))
+    lines += [
+        ("Member share", member.username, share)
+        for member, share in zip(sharers, shares, strict=True)
+    ]
+    split["lines"] = lines
+    return split
+
+
+class TaskInline(StaffViewMixin, admin.TabularInline):
     model = Task
     fields = ("title", "assigned_to", "status", "due_date")
     readonly_fields = fields
@@ -18,8 +110,19 @@ class TaskInline(admin.TabularInline):
 
 
 @admin.register(Proposal)
-class ProposalAdmin(admin.ModelAdmin):
-    list_display = ("id", "title", "conversation", "price", "status", "is_legacy", "created_at")
+class ProposalAdmin(StaffViewMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "title",
+        "conversation",
+        "price",
+        "escrow_amount",
+        "status",
+        "auto_release_at",
+        "is_legacy",
+        "created_at",
+    )
+    actions = ["release_escrow", "refund_escrow"]
     list_filter = ("status", "is_legacy", "price_currency", "created_at")
     search_fields = ("title", "description", "created_by__username")
     list_select_related = ("conversation",)
@@ -48,6 +151,10 @@ class ProposalAdmin(admin.ModelAdmin):
         "cancelled_at",
         "disputed_at",
         "resolved_at",
+        "auto_release_at",
+        "auto_release_extended_until",
+        "auto_release_reminders_sent",
+        "auto_release_reminded_for",
     )
     inlines = [TaskInline]
 
@@ -57,9 +164,73 @@ class ProposalAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_release_escrow_permission(self, request):
+        return request.user.has_perm("proposals.release_escrow")
+
+    def has_refund_escrow_permission(self, request):
+        return request.user.has_perm("proposals.refund_escrow")
+
+    def changelist_view(self, request, extra_context=None):
+        # Hidden actions are also refused outright, not silently ignored.
+        action = MONEY_ACTIONS.get(request.POST.get("action", ""))
+        if request.method == "POST" and action and not request.user.has_perm(action.permission):
+            raise PermissionDenied
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description="Release escrow…", permissions=["release_escrow"])
+    def release_escrow(self, request, queryset):
+        return self._settle(request, queryset, "release_escrow")
+
+    @admin.action(description="Refund escrow…", permissions=["refund_escrow"])
+    def refund_escrow(self, request, queryset):
+        return self._settle(request, queryset, "refund_escrow")
+
+    def _settle(self, request, queryset, action: str):
+        spec = MONEY_ACTIONS[action]
+        if not request.user.has_perm(spec.permission):
+            raise PermissionDenied
+        proposals = list(
+            queryset.select_related(
+                "conversation__group", "conversation__product_owner", "escrow_hold"
+            ).order_by("pk")
+        )
+        form = ReasonForm(request.POST if request.POST.get("confirm") == "yes" else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            done = 0
+            for proposal in proposals:
+                try:
+                    spec.service(proposal=proposal, actor=request.user, reason=reason)
+                except DomainError as error:
+                    self.message_user(
+                        request, f"Proposal #{proposal.pk}: {error.message}", messages.ERROR
+                    )
+                    continue
+                self.log_change(request, proposal, f"{spec.verb} escrow: {reason}")
+                done += 1
+            if done:
+                self.message_user(
+                    request, f"{spec.past} the escrow of {done} proposal(s).", messages.SUCCESS
+                )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{spec.verb} escrow",
+            "opts": self.model._meta,
+            "action": action,
+            "verb": spec.verb,
+            "splits": [escrow_split(proposal, action) for proposal in proposals],
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        }
+        return TemplateResponse(
+            request, "admin/proposals/proposal/escrow_confirmation.html", context
+        )
+
 
 @admin.register(Task)
-class TaskAdmin(admin.ModelAdmin):
+class TaskAdmin(StaffViewMixin, admin.ModelAdmin):
     list_display = ("id", "title", "proposal", "assigned_to", "status", "due_date")
     list_filter = ("status", "due_date")
     search_fields = ("title", "description", "assigned_to__username")

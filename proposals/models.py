@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -72,8 +74,20 @@ class Proposal(models.Model):
     disputed_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
+    # Automatic release (see `auto_release_at`). The buyer may push it back once.
+    auto_release_extended_until = models.DateTimeField(null=True, blank=True)
+    # Reminders already sent to the buyer ([3, 1]: days before the release time), for the
+    # release time in `auto_release_reminded_for`: a new time (re-delivery, extension)
+    # starts a fresh set.
+    auto_release_reminders_sent = models.JSONField(default=list, blank=True)
+    auto_release_reminded_for = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         db_table = "project_proposals"
+        permissions = [
+            ("release_escrow", "Can release a proposal's escrow (admin)"),
+            ("refund_escrow", "Can refund a proposal's escrow (admin)"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["conversation"],
@@ -97,6 +111,17 @@ class Proposal(models.Model):
 
     def __str__(self):
         return f"{self.title} ({self.status})"
+
+    @property
+    def auto_release_at(self):
+        """When a delivered proposal's escrow is released if the buyer stays silent:
+        `ESCROW_AUTO_RELEASE_DAYS` after the (latest) delivery, or later if the buyer
+        extended it. None unless delivered: a disputed proposal's clock is stopped."""
+        if self.status != self.Status.DELIVERED or self.is_legacy or not self.delivered_at:
+            return None
+        due = self.delivered_at + timedelta(days=settings.ESCROW_AUTO_RELEASE_DAYS)
+        extended = self.auto_release_extended_until
+        return max(due, extended) if extended else due
 
 
 class Task(models.Model):

@@ -30,7 +30,7 @@ from djmoney.money import Money
 from escrow.locking import require_transaction
 from escrow.money import Rates, fee_breakdown, parse_amount
 from escrow.services import escrow_lock, escrow_refund, escrow_release, escrow_settle
-from marketplace.errors import InvalidInput, NotFound
+from marketplace.errors import Conflict, InvalidInput, NotFound
 from marketplace.models import Conversation
 from marketplace.services import message_create
 
@@ -163,6 +163,22 @@ TRANSITIONS: dict[str, Transition] = {
         Role.STAFF,
         ["resolved_at"],
         "The dispute on “{title}” was resolved with a split: {note}",
+    ),
+    # Staff (the finance role) settle an undisputed deal by hand from the admin; a
+    # disputed one is resolved at the dispute desk instead.
+    "staff_release": _t(
+        [S.ACCEPTED, S.IN_PROGRESS, S.DELIVERED],
+        S.COMPLETED,
+        Role.STAFF,
+        ["completed_at"],
+        "Staff released the escrow of {price} for “{title}”: {note}",
+    ),
+    "staff_refund": _t(
+        [S.ACCEPTED, S.IN_PROGRESS, S.DELIVERED],
+        S.REFUNDED,
+        Role.STAFF,
+        ["resolved_at"],
+        "Staff refunded {price} to the buyer for “{title}”: {note}",
     ),
 }
 _FIRST_ONLY = {"started_at"}
@@ -500,8 +516,8 @@ def proposal_auto_release(*, proposal: Proposal, now: datetime | None = None) ->
     proposal = proposal_lock(proposal)
     transition_check(proposal=proposal, action="auto_release", actor=None)
     days = settings.ESCROW_AUTO_RELEASE_DAYS
-    if (now or timezone.now()) < proposal.delivered_at + timedelta(days=days):
-        raise AutoReleaseNotDue(f"The buyer has {days} days after delivery to confirm.")
+    if (now or timezone.now()) < proposal.auto_release_at:
+        raise AutoReleaseNotDue(f"The buyer has until {proposal.auto_release_at} to confirm.")
     release_escrow(proposal=proposal, actor=None)
     return transition_apply(
         proposal=proposal,
@@ -509,4 +525,89 @@ def proposal_auto_release(*, proposal: Proposal, now: datetime | None = None) ->
         actor=None,
         note=f"{days} days after delivery",
         escrow_amount=Money(0, proposal.price.currency),
+    )
+
+
+AUTO_RELEASE_MAX_EXTENSION_DAYS = 7
+
+
+@transaction.atomic
+def proposal_extend_auto_release(*, proposal: Proposal, actor, days: int) -> Proposal:
+    """The buyer of a delivered proposal pushes its automatic release back by 1 to 7
+    days, once per proposal (409 `auto_release_already_extended` after that)."""
+    proposal = proposal_lock(proposal)
+    require_role(
+        proposal=proposal, role=Role.BUYER, actor=actor, doing="extend the automatic release"
+    )
+    limit = AUTO_RELEASE_MAX_EXTENSION_DAYS
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= limit:
+        message = f"Days must be a whole number from 1 to {limit}."
+        raise InvalidInput(message, code="invalid_days", fields={"days": [message]})
+    if proposal.auto_release_at is None:
+        raise InvalidTransition(f"Cannot extend the release of a {proposal.status} proposal.")
+    if proposal.auto_release_extended_until is not None:
+        raise Conflict(
+            "The automatic release was already extended once.",
+            code="auto_release_already_extended",
+        )
+    proposal.auto_release_extended_until = proposal.auto_release_at + timedelta(days=days)
+    proposal.save(update_fields=["auto_release_extended_until", "updated_at"])
+    until = proposal.auto_release_extended_until
+    _announce(
+        proposal,
+        "The buyer extended the automatic release of “{title}” {note}.",
+        note=f"by {days} days, to {until:%Y-%m-%d %H:%M} UTC",
+    )
+    return proposal
+
+
+def _staff_settle(*, proposal, action: str, actor, reason: str, permission: str, move):
+    """Release or refund an undisputed proposal's escrow by hand: staff with the finance
+    role's `permission` only, and a reason, which the system message and the log keep."""
+    proposal = proposal_lock(proposal)
+    doing = f"{action.replace('_', ' ')} this proposal"
+    require_role(proposal=proposal, role=Role.STAFF, actor=actor, doing=doing)
+    if not actor.has_perm(permission):
+        raise Forbidden(f"Only finance staff can {doing}.")
+    if proposal.status == S.DISPUTED:
+        raise InvalidTransition("This proposal is disputed: resolve it at the dispute desk.")
+    transition_check(proposal=proposal, action=action, actor=actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("A reason is required.", code="reason_required")
+    move(proposal=proposal, actor=actor)
+    return transition_apply(
+        proposal=proposal,
+        action=action,
+        actor=actor,
+        note=reason,
+        escrow_amount=Money(0, proposal.price.currency),
+    )
+
+
+@transaction.atomic
+def proposal_release_by_staff(*, proposal: Proposal, actor, reason: str) -> Proposal:
+    """Staff pay an accepted, in-progress or delivered proposal's escrow out, as a
+    confirmation would (`completed`)."""
+    return _staff_settle(
+        proposal=proposal,
+        action="staff_release",
+        actor=actor,
+        reason=reason,
+        permission="proposals.release_escrow",
+        move=release_escrow,
+    )
+
+
+@transaction.atomic
+def proposal_refund_by_staff(*, proposal: Proposal, actor, reason: str) -> Proposal:
+    """Staff give an accepted, in-progress or delivered proposal's escrow back to the
+    buyer (`refunded`)."""
+    return _staff_settle(
+        proposal=proposal,
+        action="staff_refund",
+        actor=actor,
+        reason=reason,
+        permission="proposals.refund_escrow",
+        move=refund_escrow,
     )

@@ -1,0 +1,292 @@
+"""The operators' figures across the whole workflow, for the admin dashboard and the
+Prometheus endpoint. They span proposals, disputes and the ledger, so they live in the
+top app (`disputes → proposals → escrow → marketplace`); the ledger's own figures come
+from `escrow.metrics`.
+
+Definitions (over the last 30 days, UTC, unless "now" or "total"):
+
+- escrow operation success rate: ok / (ok + refused + error) money operations, from the
+  operation counters (`escrow.metrics`); failed = refused + error.
+- balance accuracy: the reconcile result now (1 clean / 0 not) and its problem count.
+- proposal creation rate: new (non-legacy) proposals per day.
+- acceptance rate: proposals accepted / (accepted + rejected), by the day of the answer.
+- dispute rate: of the proposals accepted in the window, the share that got a dispute.
+- average time to completion: completed_at - accepted_at of proposals completed in the
+  window (confirm, automatic, staff or dispute release).
+- escrow locked: held in escrow holds now. Funds distributed: leader commissions and
+  member shares paid out of escrow. Platform fees and refunds: as in the ledger.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from escrow import metrics as ledger_metrics
+from proposals.models import Proposal
+
+from .models import Dispute
+
+
+@dataclass
+class Snapshot:
+    now: datetime
+    days: list[date]
+    # escrow operations
+    operations: dict[str, dict[date, int]]  # outcome -> day -> count
+    operation_totals: dict[str, int]  # outcome -> all-time count
+    ledger_clean: bool
+    ledger_problems: int
+    # money (per currency)
+    escrow_locked: dict[str, Decimal]
+    flows: dict[str, dict[str, dict[date, Decimal]]]  # flow -> currency -> day -> amount
+    flow_totals: dict[str, dict[str, Decimal]]  # flow -> currency -> all-time amount
+    refund_count_total: int
+    # the workflow
+    proposals_created: dict[date, int]
+    proposals_accepted: dict[date, int]
+    proposals_rejected: dict[date, int]
+    disputes_opened: dict[date, int]
+    proposals_completed: dict[date, int]
+    accepted_in_window: int = 0
+    disputed_of_accepted: int = 0
+    completion_seconds_avg: float | None = None
+    proposals_created_total: int = 0
+    disputes_opened_total: int = 0
+    disputes_open_now: int = 0
+
+    # --- derived figures ---
+
+    def window_sum(self, series: dict[date, int]) -> int:
+        return sum(series.values())
+
+    @property
+    def operations_ok(self) -> int:
+        return self.window_sum(self.operations["ok"])
+
+    @property
+    def operations_failed(self) -> int:
+        return self.window_sum(self.operations["refused"]) + self.window_sum(
+            self.operations["error"]
+        )
+
+    @property
+    def success_rate(self) -> float | None:
+        total = self.operations_ok + self.operations_failed
+        return self.operations_ok / total if total else None
+
+    @property
+    def creation_rate_per_day(self) -> float:
+        return self.window_sum(self.proposals_created) / len(self.days)
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        accepted = self.window_sum(self.proposals_accepted)
+        answered = accepted + self.window_sum(self.proposals_rejected)
+        return accepted / answered if answered else None
+
+    @property
+    def dispute_rate(self) -> float | None:
+        if not self.accepted_in_window:
+            return None
+        return self.disputed_of_accepted / self.accepted_in_window
+
+    def flow_window(self, flow: str) -> dict[str, Decimal]:
+        return {
+            currency: sum(per_day.values(), Decimal("0.00"))
+            for currency, per_day in self.flows[flow].items()
+        }
+
+
+def _per_day(queryset, stamp: str, days: list[date]) -> dict[date, int]:
+    counts = dict.fromkeys(days, 0)
+    rows = (
+        queryset.filter(**{f"{stamp}__gte": ledger_metrics.window_start(days)})
+        .annotate(day=TruncDate(stamp, tzinfo=UTC))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        if row["day"] in counts:
+            counts[row["day"]] += row["n"]
+    return counts
+
+
+def collect(*, now: datetime | None = None) -> Snapshot:
+    now = now or timezone.now()
+    days = ledger_metrics.window(now)
+    start = ledger_metrics.window_start(days)
+    proposals = Proposal.objects.filter(is_legacy=False)
+    clean, problems = ledger_metrics.ledger_health()
+
+    accepted = proposals.filter(accepted_at__gte=start)
+    completed = proposals.filter(
+        completed_at__gte=start, accepted_at__isnull=False, status=Proposal.Status.COMPLETED
+    )
+    duration = ExpressionWrapper(F("completed_at") - F("accepted_at"), output_field=DurationField())
+    average = completed.aggregate(avg=Avg(duration))["avg"]
+
+    return Snapshot(
+        now=now,
+        days=days,
+        operations=ledger_metrics.operation_counts(days),
+        operation_totals=ledger_metrics.operation_totals(),
+        ledger_clean=clean,
+        ledger_problems=problems,
+        escrow_locked=ledger_metrics.escrow_locked(),
+        flows=ledger_metrics.flows_daily(days),
+        flow_totals=ledger_metrics.flows_total(),
+        refund_count_total=ledger_metrics.refund_count(),
+        proposals_created=_per_day(proposals, "created_at", days),
+        proposals_accepted=_per_day(proposals, "accepted_at", days),
+        proposals_rejected=_per_day(proposals, "rejected_at", days),
+        disputes_opened=_per_day(Dispute.objects.all(), "created_at", days),
+        proposals_completed=_per_day(completed, "completed_at", days),
+        accepted_in_window=accepted.count(),
+        disputed_of_accepted=accepted.filter(disputes__isnull=False).distinct().count(),
+        completion_seconds_avg=average.total_seconds() if average is not None else None,
+        proposals_created_total=proposals.count(),
+        disputes_opened_total=Dispute.objects.count(),
+        disputes_open_now=Dispute.objects.filter(status=Dispute.Status.OPEN).count(),
+    )
+
+
+# --- the Prometheus text format (version 0.0.4), written by hand --------------------
+
+PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _number(value) -> str:
+    if value is None:
+        return "NaN"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        return repr(value)
+    return str(int(value))
+
+
+class _Writer:
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def metric(self, name: str, kind: str, help_text: str, samples) -> None:
+        """`samples`: a value, or a list of (labels dict, value)."""
+        self.lines.append(f"# HELP {name} {help_text}")
+        self.lines.append(f"# TYPE {name} {kind}")
+        if not isinstance(samples, list):
+            samples = [({}, samples)]
+        for labels, value in samples:
+            label_text = ",".join(f'{key}="{_escape(str(val))}"' for key, val in labels.items())
+            suffix = f"{{{label_text}}}" if label_text else ""
+            self.lines.append(f"{name}{suffix} {_number(value)}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def _by_currency(values: dict[str, Decimal]) -> list:
+    return [({"currency": currency}, amount) for currency, amount in sorted(values.items())]
+
+
+def prometheus_text(snapshot: Snapshot) -> str:
+    s = snapshot
+    w = _Writer()
+    p = "marketplace_"
+    w.metric(
+        f"{p}escrow_operations_total",
+        "counter",
+        "Money operations by outcome since the counters began (ok, refused, error).",
+        [({"outcome": outcome}, count) for outcome, count in s.operation_totals.items()],
+    )
+    w.metric(
+        f"{p}escrow_operations_30d",
+        "gauge",
+        "Money operations by outcome over the last 30 days.",
+        [
+            ({"outcome": outcome}, sum(per_day.values()))
+            for outcome, per_day in s.operations.items()
+        ],
+    )
+    w.metric(
+        f"{p}escrow_operations_failed_30d",
+        "gauge",
+        "Money operations refused or failed over the last 30 days.",
+        s.operations_failed,
+    )
+    w.metric(
+        f"{p}escrow_operation_success_ratio_30d",
+        "gauge",
+        "Share of money operations that succeeded over the last 30 days (NaN: none).",
+        s.success_rate,
+    )
+    w.metric(
+        f"{p}ledger_balanced",
+        "gauge",
+        "1 when reconcile finds the stored balances equal to the ledger, else 0.",
+        1 if s.ledger_clean else 0,
+    )
+    w.metric(f"{p}ledger_problems", "gauge", "Problems reconcile reports now.", s.ledger_problems)
+    w.metric(
+        f"{p}escrow_locked",
+        "gauge",
+        "Money held in escrow now.",
+        _by_currency(s.escrow_locked),
+    )
+    for flow, help_text in (
+        ("platform_fees", "Platform fees collected"),
+        ("funds_distributed", "Leader commissions and member shares paid out of escrow"),
+        ("refunds", "Escrow refunded to buyers"),
+    ):
+        w.metric(
+            f"{p}{flow}_total",
+            "counter",
+            f"{help_text}, since the ledger began.",
+            _by_currency(s.flow_totals[flow]),
+        )
+        w.metric(
+            f"{p}{flow}_30d",
+            "gauge",
+            f"{help_text}, over the last 30 days.",
+            _by_currency(s.flow_window(flow)),
+        )
+    w.metric(f"{p}refunds_count_total", "counter", "Refund operations.", s.refund_count_total)
+    w.metric(f"{p}proposals_created_total", "counter", "Proposals sent.", s.proposals_created_total)
+    w.metric(
+        f"{p}proposals_created_per_day_30d",
+        "gauge",
+        "Proposals sent per day, averaged over the last 30 days.",
+        s.creation_rate_per_day,
+    )
+    w.metric(
+        f"{p}proposal_acceptance_ratio_30d",
+        "gauge",
+        "Accepted / (accepted + rejected) over the last 30 days (NaN: none answered).",
+        s.acceptance_rate,
+    )
+    w.metric(
+        f"{p}dispute_ratio_30d",
+        "gauge",
+        "Share of the proposals accepted in the last 30 days that were disputed.",
+        s.dispute_rate,
+    )
+    w.metric(
+        f"{p}proposal_completion_seconds_avg_30d",
+        "gauge",
+        "Average seconds from acceptance to completion, completions of the last 30 days.",
+        s.completion_seconds_avg,
+    )
+    w.metric(f"{p}disputes_opened_total", "counter", "Disputes opened.", s.disputes_opened_total)
+    w.metric(f"{p}disputes_open", "gauge", "Disputes open now.", s.disputes_open_now)
+    return w.text()

@@ -1,0 +1,61 @@
+"""`POST /api/proposals/{id}/extend-auto-release {days}`: the buyer of a delivered
+proposal pushes its automatic release back by 1 to 7 days, once. Answers with the new
+release time, which pages and clients show as the countdown."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from marketplace.api_common import errors
+from marketplace.errors import NotFound
+
+from .models import Proposal
+from .selectors import is_group_member
+from .services import AUTO_RELEASE_MAX_EXTENSION_DAYS, proposal_extend_auto_release
+
+
+class ExtendInputSerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=AUTO_RELEASE_MAX_EXTENSION_DAYS)
+
+
+class AutoReleaseOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    auto_release_at = serializers.DateTimeField(allow_null=True)
+    auto_release_extended_until = serializers.DateTimeField(allow_null=True)
+
+
+def _visible_proposal(*, proposal_id, user) -> Proposal:
+    """The proposal if `user` takes part in it (buyer, group member) or is staff; else
+    404, so its existence is not leaked."""
+    proposal = Proposal.objects.select_related("conversation__group").filter(pk=proposal_id).first()
+    if proposal is not None:
+        conversation = proposal.conversation
+        if (
+            (user.is_staff and user.is_active)
+            or conversation.product_owner_id == user.pk
+            or is_group_member(group_id=conversation.group_id, user_id=user.pk)
+        ):
+            return proposal
+    raise NotFound("No such proposal.")
+
+
+class ProposalExtendAutoReleaseApi(APIView):
+    @extend_schema(
+        operation_id="proposals_extend_auto_release",
+        request=ExtendInputSerializer,
+        responses={200: AutoReleaseOutputSerializer, **errors(400, 401, 403, 404, 409)},
+        description=(
+            "The buyer only (403), once (409 `auto_release_already_extended`), while the "
+            "proposal is delivered (409 `invalid_transition`); `days` from 1 to 7 (400)."
+        ),
+    )
+    def post(self, request, proposal_id):
+        proposal = _visible_proposal(proposal_id=proposal_id, user=request.user)
+        serializer = ExtendInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        proposal = proposal_extend_auto_release(
+            proposal=proposal, actor=request.user, days=serializer.validated_data["days"]
+        )
+        return Response(AutoReleaseOutputSerializer(proposal).data)
