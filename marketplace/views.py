@@ -1,19 +1,166 @@
-"""The project's front door: the home page and the health check."""
+"""The core's pages: home and health check, accounts, groups and discovery, conversations
+and the chat, notifications. Plus what every app's pages share (`page_login_required`,
+`new_workflow_required`, `refusal` and its friendly messages).
+
+Views are thin, like the API's: parse a form, call the same service or selector as the
+API, turn a `DomainError` into a flash message in plain words, redirect.
+"""
+
+from functools import wraps
 
 import redis
 from django.apps import apps
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
-from django.db.models import Sum
-from django.http import JsonResponse
-from django.shortcuts import render
+from django.db.models import Count, Max, Prefetch, Sum
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.middleware import HtmxDetails
 
-from .models import Group
+from . import selectors, services
+from .errors import DomainError, NotFound
+from .forms import (
+    GroupCreateForm,
+    GroupSearchForm,
+    LeadershipTransferForm,
+    MemberAddForm,
+    MessageForm,
+    SignUpForm,
+)
+from .models import Conversation, Group, GroupMembership
+from .rollout import flag_active_for
+
+User = get_user_model()
 
 # A health check must answer quickly even when a dependency hangs.
 REDIS_TIMEOUT_SECONDS = 1.0
+GROUPS_PER_PAGE = 12
+
+
+# --- what every app's pages share ----------------------------------------------------
+
+
+def page_login_required(view):
+    """`login_required`, sending strangers to this site's own login page."""
+    return login_required(view, login_url=reverse_lazy("login"))
+
+
+def is_htmx(request) -> bool:
+    """An htmx request (django-htmx's middleware sets `request.htmx`; without it, read the
+    same header through django-htmx's own parser)."""
+    details = getattr(request, "htmx", None)
+    if details is None:
+        details = HtmxDetails(request)
+    return bool(details)
+
+
+WORKFLOW_DISABLED = (
+    "Proposals, tasks and disputes are not enabled for your account yet. Meanwhile, "
+    "use legacy projects and orders."
+)
+
+
+def new_workflow_required(view):
+    """Pages of the new workflow (proposals, tasks, disputes): a user for whom the rollout
+    flag is off gets 403 and a page explaining why, pointing to the legacy flow."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not flag_active_for(request.user):
+            return render(
+                request, "workflow_disabled.html", {"reason": WORKFLOW_DISABLED}, status=403
+            )
+        return view(request, *args, **kwargs)
+
+    return page_login_required(wrapper)
+
+
+def _amount(value) -> str:
+    return f"{value.amount:.2f} {value.currency}"
+
+
+def _insufficient_funds(error, context) -> str:
+    available = context.get("available")
+    amount = context.get("amount")
+    if available is None or amount is None:
+        return "Your available balance is too low for this. Add funds to your wallet first."
+    what = context.get("what", "the amount")
+    hint = context.get("hint", "Add funds first.")
+    return (
+        f"Your available balance, {_amount(available)}, is below {what} of {_amount(amount)}. "
+        f"{hint}"
+    )
+
+
+# Every refusal a page can meet, by the domain error's code, in words a person
+# understands. A string may use the error's own `{message}`; a function gets the error and
+# the context the view passed (amounts, names). Codes not listed show the service's own
+# message, which is written for people too.
+FRIENDLY_MESSAGES = {
+    "insufficient_funds": _insufficient_funds,
+    "invalid_transition": "That step is not possible any more: {message} "
+    "The page now shows the current state.",
+    "proposal_open": "This conversation already has an open proposal. It must be finished, "
+    "withdrawn or rejected before a new one can be sent.",
+    "permission_denied": "You are not allowed to do that. {message}",
+    "new_workflow_disabled": WORKFLOW_DISABLED,
+    "leader_cannot_leave": "You lead this group, so you cannot leave it yet. Hand the "
+    "leadership to another member first, then leave.",
+    "escrow_active": "This group cannot be deleted while one of its deals holds the buyer's "
+    "money in escrow. Finish that deal first: the buyer confirms it, you cancel it, or staff "
+    "resolve its dispute.",
+    "group_has_history": "Money has moved through this group, and its payment history must "
+    "be kept, so the group cannot be deleted.",
+    "already_member": "{message}",
+    "not_a_member": "{message} Only members of the group can be given tasks.",
+    "new_leader_not_member": "The new leader must be a member of the group.",
+    "own_group": "You belong to this group, so you cannot hire it: open a conversation "
+    "with another group.",
+    "payments_disabled": "Deposits are switched off on this site: no payment provider is enabled.",
+    "invalid_amount": "Please enter an amount such as 12.50. {message}",
+    "invalid_currency": "{message}",
+    "blank_message": "Write something before sending.",
+    "invalid_title": "Give it a title of 1 to 200 characters.",
+    "dispute_open": "This proposal already has an open dispute: add your evidence there.",
+    "dispute_closed": "This dispute is resolved: nothing can be added any more.",
+    "idempotency_key_reused": "This form was already sent once: reload the page and try again.",
+    "escrow_not_held": "There is no money in escrow for this any more.",
+    "username_taken": "{message} Choose another username.",
+    "project_closed": "{message}",
+    "not_found": "That no longer exists, or you cannot see it.",
+}
+
+
+def friendly_message(error: DomainError, **context) -> str:
+    friendly = FRIENDLY_MESSAGES.get(error.code)
+    if friendly is None:
+        return error.message
+    if callable(friendly):
+        return friendly(error, context)
+    return friendly.format(message=error.message)
+
+
+def refusal(request, error: DomainError, **context) -> None:
+    """Show the refusal as a flash message."""
+    messages.error(request, friendly_message(error, **context))
+
+
+def found_or_404(read, **kwargs):
+    """Call a selector; its `NotFound` (absent or not visible to you) becomes a 404 page."""
+    try:
+        return read(**kwargs)
+    except NotFound as error:
+        raise Http404(error.message) from None
+
+
+# --- home and health -----------------------------------------------------------------
 
 
 @require_GET
@@ -73,3 +220,316 @@ def healthz(request):
     return JsonResponse(
         {"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503
     )
+
+
+# --- accounts ------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("groups")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = services.user_register(
+                username=data["username"], email=data["email"], password=data["password1"]
+            )
+        except DomainError as error:
+            form.add_error("username", friendly_message(error))
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome, {user.username}! Your wallet is open.")
+            return redirect("groups")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+# --- groups --------------------------------------------------------------------------
+
+
+def _completed_projects(group_ids) -> dict[int, int]:
+    rows = (
+        Conversation.objects.filter(group_id__in=list(group_ids))
+        .values("group_id")
+        .annotate(total=Sum("total_completed_projects"))
+        .order_by()
+    )
+    return {row["group_id"]: row["total"] or 0 for row in rows}
+
+
+def _members_in_order():
+    return Prefetch(
+        "memberships",
+        queryset=GroupMembership.objects.select_related("user").order_by("joined_at", "id"),
+    )
+
+
+@page_login_required
+@require_GET
+def group_discover(request):
+    form = GroupSearchForm(request.GET or None)
+    search = skill = ""
+    if form.is_valid():
+        search, skill = form.cleaned_data["q"], form.cleaned_data["skill"]
+    groups = selectors.group_list(search=search, skill=skill).prefetch_related(_members_in_order())
+    page = Paginator(groups, GROUPS_PER_PAGE).get_page(request.GET.get("page"))
+    completed = _completed_projects(group.pk for group in page.object_list)
+    for group in page.object_list:
+        group.completed_projects = completed.get(group.pk, 0)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "marketplace/group_discover.html",
+        {"form": form, "page": page, "query": query.urlencode(), "search": search, "skill": skill},
+    )
+
+
+@page_login_required
+@require_GET
+def group_profile(request, group_id):
+    group = found_or_404(selectors.group_detail, group_id=group_id)
+    members = list(group.memberships.all())
+    is_member = any(membership.user_id == request.user.pk for membership in members)
+    conversation = Conversation.objects.filter(product_owner=request.user, group=group).first()
+    return render(
+        request,
+        "marketplace/group_profile.html",
+        {
+            "group": group,
+            "members": members,
+            "is_member": is_member,
+            "conversation": conversation,
+            "completed_projects": _completed_projects([group.pk]).get(group.pk, 0),
+        },
+    )
+
+
+@page_login_required
+@require_POST
+def conversation_start(request, group_id):
+    group = found_or_404(selectors.group_get, group_id=group_id)
+    try:
+        conversation, created = services.conversation_open(buyer=request.user, group=group)
+    except DomainError as error:
+        refusal(request, error)
+        return redirect("group_profile", group_id=group.pk)
+    if created:
+        messages.success(request, f"You opened a conversation with {group.name}.")
+    return redirect("chat", conversation_id=conversation.pk)
+
+
+@page_login_required
+@require_http_methods(["GET", "POST"])
+def my_groups(request):
+    form = GroupCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        group = services.group_create(
+            leader=request.user,
+            name=data["name"],
+            description=data["description"],
+            skills=data["skills"],
+        )
+        messages.success(request, f"Your group {group.name} is ready. Add its members below.")
+        return redirect("group_manage", group_id=group.pk)
+    groups = (
+        Group.objects.filter(memberships__user=request.user)
+        .select_related("leader")
+        .annotate(member_count=Count("memberships", distinct=True))
+        .order_by("name", "id")
+    )
+    return render(request, "marketplace/my_groups.html", {"groups": groups, "form": form})
+
+
+def _membership_or_404(request, group_id) -> GroupMembership:
+    membership = selectors.group_member_get(group_id=group_id, user=request.user)
+    if membership is None:
+        raise Http404("No such group.")
+    return membership
+
+
+@page_login_required
+@require_GET
+def group_manage(request, group_id):
+    _membership_or_404(request, group_id)
+    group = selectors.group_detail(group_id=group_id)
+    members = list(group.memberships.all())
+    others = [membership.user for membership in members if membership.user_id != group.leader_id]
+    return render(
+        request,
+        "marketplace/group_manage.html",
+        {
+            "group": group,
+            "members": members,
+            "is_leader": group.leader_id == request.user.pk,
+            "add_form": MemberAddForm(),
+            "transfer_form": LeadershipTransferForm(members=others),
+            "can_transfer": bool(others),
+        },
+    )
+
+
+@page_login_required
+@require_POST
+def group_member_add(request, group_id):
+    membership = _membership_or_404(request, group_id)
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        username = form.cleaned_data["username"].strip()
+        user = User.objects.filter(username__iexact=username, is_active=True).first()
+        if user is None:
+            messages.error(request, f"There is no one called {username!r} on the site.")
+        else:
+            try:
+                services.group_member_add(group=membership.group, actor=request.user, user=user)
+            except DomainError as error:
+                refusal(request, error)
+            else:
+                messages.success(request, f"{user.username} joined {membership.group.name}.")
+    else:
+        messages.error(request, "Enter the username of the person to add.")
+    return redirect("group_manage", group_id=group_id)
+
+
+@page_login_required
+@require_POST
+def group_leave(request, group_id):
+    membership = _membership_or_404(request, group_id)
+    try:
+        services.group_leave(group=membership.group, user=request.user)
+    except DomainError as error:
+        refusal(request, error)
+        return redirect("group_manage", group_id=group_id)
+    messages.success(request, f"You left {membership.group.name}.")
+    return redirect("my_groups")
+
+
+@page_login_required
+@require_POST
+def group_transfer(request, group_id):
+    membership = _membership_or_404(request, group_id)
+    group = selectors.group_detail(group_id=group_id)
+    others = [m.user for m in group.memberships.all() if m.user_id != group.leader_id]
+    form = LeadershipTransferForm(request.POST, members=others)
+    if not form.is_valid():
+        messages.error(request, "Choose the member who will lead the group.")
+        return redirect("group_manage", group_id=group_id)
+    try:
+        group = services.group_leadership_transfer(
+            group=membership.group,
+            actor=request.user,
+            new_leader_id=form.cleaned_data["new_leader"],
+        )
+    except DomainError as error:
+        refusal(request, error)
+    else:
+        messages.success(request, f"{group.leader.username} now leads {group.name}.")
+    return redirect("group_manage", group_id=group_id)
+
+
+@page_login_required
+@require_POST
+def group_delete(request, group_id):
+    membership = _membership_or_404(request, group_id)
+    name = membership.group.name
+    try:
+        services.group_delete(group=membership.group, actor=request.user)
+    except DomainError as error:
+        refusal(request, error)
+        return redirect("group_manage", group_id=group_id)
+    messages.success(request, f"The group {name} was deleted.")
+    return redirect("my_groups")
+
+
+# --- conversations -------------------------------------------------------------------
+
+
+@page_login_required
+@require_GET
+def conversation_list(request):
+    conversations = (
+        selectors.conversation_list(user=request.user)
+        .select_related("group", "product_owner")
+        .annotate(message_count=Count("messages"), last_message_at=Max("messages__created_at"))
+    )
+    return render(request, "marketplace/conversation_list.html", {"conversations": conversations})
+
+
+def _conversation_or_404(request, conversation_id) -> Conversation:
+    conversation = found_or_404(
+        selectors.conversation_get, conversation_id=conversation_id, user=request.user
+    )
+    return Conversation.objects.select_related("group__leader", "product_owner").get(
+        pk=conversation.pk
+    )
+
+
+@page_login_required
+@require_GET
+def chat(request, conversation_id):
+    conversation = _conversation_or_404(request, conversation_id)
+    chat_messages = list(selectors.message_list(conversation=conversation))
+    context = {
+        "conversation": conversation,
+        "chat_messages": chat_messages,
+        "last_message_id": chat_messages[-1].pk if chat_messages else 0,
+        "message_form": MessageForm(),
+        "is_buyer": conversation.product_owner_id == request.user.pk,
+        "is_leader": conversation.group.leader_id == request.user.pk,
+        "new_workflow": flag_active_for(request.user),
+    }
+    if context["new_workflow"]:
+        # Proposals sit above the core: their part of the page comes from their app.
+        from proposals.views import proposal_panel_context
+
+        context.update(proposal_panel_context(request, conversation))
+    return render(request, "marketplace/chat.html", context)
+
+
+@page_login_required
+@require_POST
+def message_post(request, conversation_id):
+    """The chat's fallback when the websocket is not open: a plain form POST."""
+    conversation = _conversation_or_404(request, conversation_id)
+    form = MessageForm(request.POST)
+    if form.is_valid():
+        try:
+            services.message_send(
+                conversation=conversation, sender=request.user, body=form.cleaned_data["body"]
+            )
+        except DomainError as error:
+            refusal(request, error)
+    else:
+        messages.error(request, friendly_message(DomainError("", code="blank_message")))
+    return redirect(reverse("chat", args=[conversation.pk]) + "#composer")
+
+
+# --- notifications -------------------------------------------------------------------
+
+
+@page_login_required
+@require_GET
+def notification_list(request):
+    page = Paginator(selectors.notification_list(user=request.user), 20).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "marketplace/notifications.html", {"page": page})
+
+
+@page_login_required
+@require_GET
+def notification_bell(request):
+    """The header's bell, re-fetched by htmx when a notification arrives."""
+    return render(request, "marketplace/_bell.html")
+
+
+@page_login_required
+@require_POST
+def notifications_read(request):
+    from .notifications import notifications_mark_read
+
+    count = notifications_mark_read(user=request.user)
+    messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked as read.")
+    return redirect("notifications")

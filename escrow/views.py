@@ -1,0 +1,169 @@
+"""Wallet pages: balances, the history with what each line was for, sandbox deposits,
+withdrawal requests, and the group wallet for its members. Every movement goes through
+`escrow.services`, as the API's does."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from marketplace import selectors as marketplace_selectors
+from marketplace.errors import DomainError
+from marketplace.views import page_login_required, refusal
+
+from . import selectors, services
+from .models import EscrowTransaction
+from .money import parse_amount
+
+Kind = EscrowTransaction.Kind
+
+
+class MoneyForm(forms.Form):
+    amount = forms.CharField(
+        max_length=20,
+        help_text="For example 250.00.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    # Rendered with the form: sending the same form twice (a double click, a reload)
+    # reaches the service under the same key and moves the money once.
+    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+
+def _fresh_form(prefix: str) -> MoneyForm:
+    return MoneyForm(prefix=prefix, initial={"key": services.new_key()})
+
+
+def _proposal_of(entry):
+    hold = entry.from_hold or entry.to_hold
+    return getattr(hold, "proposal", None) if hold is not None else None
+
+
+def describe(entry) -> str:
+    """What a ledger line was for, in words. Release legs show up twice: as money in for
+    whoever is paid, and as money out of the escrow the buyer funded."""
+    proposal = _proposal_of(entry)
+    about = f"“{proposal.title}”" if proposal is not None else "a proposal"
+    incoming = getattr(entry, "direction", "in") == "in"
+    if entry.kind == Kind.DEPOSIT:
+        return "Deposit (sandbox payment)"
+    if entry.kind == Kind.WITHDRAWAL:
+        return "Withdrawal requested"
+    if entry.kind == Kind.OPENING_BALANCE:
+        return "Opening balance carried over from the old system"
+    if entry.kind == Kind.LOCK:
+        return f"Paid into escrow for {about}"
+    if entry.kind == Kind.REFUND:
+        return f"Escrow refunded for {about}"
+    if entry.kind == Kind.MEMBER_SHARE:
+        if incoming:
+            return f"Your member share of {about}"
+        return f"Released from escrow: a member's share of {about}"
+    if entry.kind == Kind.LEADER_COMMISSION:
+        if incoming:
+            return f"Your leader commission on {about}"
+        return f"Released from escrow: the leader's commission on {about}"
+    if entry.kind == Kind.PLATFORM_FEE:
+        return f"Released from escrow: the platform fee on {about}"
+    return entry.get_kind_display()
+
+
+def _summary_context(request) -> dict:
+    return {"wallet": selectors.wallet_get(user=request.user)}
+
+
+@page_login_required
+@require_GET
+def wallet(request):
+    wallet = selectors.wallet_get(user=request.user)
+    entries = selectors.wallet_transaction_list(wallet=wallet).select_related(
+        "from_hold__proposal", "to_hold__proposal"
+    )
+    page = Paginator(entries, 25).get_page(request.GET.get("page"))
+    for entry in page.object_list:
+        entry.description = describe(entry)
+        entry.proposal = _proposal_of(entry)
+    return render(
+        request,
+        "escrow/wallet.html",
+        {
+            "wallet": wallet,
+            "page": page,
+            "deposit_form": _fresh_form("deposit"),
+            "withdraw_form": _fresh_form("withdraw"),
+            "sandbox": settings.PAYMENTS_SANDBOX,
+        },
+    )
+
+
+@page_login_required
+@require_GET
+def wallet_summary(request):
+    """The three balances alone, re-fetched by htmx on `wallet.updated`."""
+    return render(request, "escrow/_summary.html", _summary_context(request))
+
+
+def _move(request, *, prefix: str, service, what: str, hint: str, done: str):
+    form = MoneyForm(request.POST, prefix=prefix)
+    if not form.is_valid():
+        messages.error(request, "Please enter an amount such as 12.50.")
+        return redirect("escrow:wallet")
+    wallet = selectors.wallet_get(user=request.user)
+    try:
+        amount = parse_amount(form.cleaned_data["amount"], wallet.currency)
+        service(user=request.user, amount=amount, idempotency_key=form.cleaned_data["key"])
+    except DomainError as error:
+        context = {}
+        if error.code == "insufficient_funds":
+            context = {
+                "available": wallet.available_balance,
+                "amount": amount,
+                "what": what,
+                "hint": hint,
+            }
+        refusal(request, error, **context)
+    else:
+        messages.success(request, done.format(amount=f"{amount.amount:.2f} {amount.currency}"))
+    return redirect("escrow:wallet")
+
+
+@page_login_required
+@require_POST
+def wallet_deposit(request):
+    return _move(
+        request,
+        prefix="deposit",
+        service=services.wallet_deposit,
+        what="the deposit",
+        hint="",
+        done="{amount} was added to your wallet.",
+    )
+
+
+@page_login_required
+@require_POST
+def wallet_withdraw(request):
+    return _move(
+        request,
+        prefix="withdraw",
+        service=services.wallet_withdraw,
+        what="the withdrawal",
+        hint="Withdraw at most your available balance.",
+        done="Your withdrawal of {amount} is requested: it is on its way to your bank.",
+    )
+
+
+@page_login_required
+@require_GET
+def group_wallet(request, group_id):
+    """Members only: anyone else is told the group does not exist (as the API does)."""
+    if not marketplace_selectors.group_is_member(group_id=group_id, user=request.user):
+        raise Http404("No such group.")
+    group = marketplace_selectors.group_get(group_id=group_id)
+    return render(
+        request,
+        "escrow/group_wallet.html",
+        {"group": group, "wallet": selectors.group_wallet_get(group=group)},
+    )

@@ -1,0 +1,56 @@
+"""Forms of the proposal and task pages: they parse input, the services decide."""
+
+from django import forms
+from django.conf import settings
+
+from .models import Task
+
+
+class ProposalForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    # Parsed by `escrow.money.parse_amount` in the view, like the API does.
+    price = forms.CharField(
+        max_length=20,
+        help_text="In US dollars, e.g. 1000.00.",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    currency = forms.ChoiceField(
+        choices=[(code, code) for code in settings.CURRENCIES], initial=settings.DEFAULT_CURRENCY
+    )
+    due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class RequestChangesForm(forms.Form):
+    note = forms.CharField(
+        label="What should change?", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+def _member_choices(members, *, blank: str):
+    return [("", blank)] + [(str(user.pk), user.username) for user in members]
+
+
+class TaskForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    assignee = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, members=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = _member_choices(members, blank="Nobody yet")
+
+
+class TaskMoveForm(forms.Form):
+    status = forms.ChoiceField(choices=Task.Status.choices)
+
+
+class TaskAssignForm(forms.Form):
+    assignee = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, label="Assignee"
+    )
+
+    def __init__(self, *args, members=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = _member_choices(members, blank="Nobody")

@@ -1,0 +1,421 @@
+"""Pages of the proposal workflow: the proposal cards of the chat and their actions, the
+"new proposal" form, and the task dashboard.
+
+Every action calls the same service as the API. Which buttons a viewer sees is read from
+the services' own transition table (`TRANSITIONS` and `has_role`), so a button is shown
+exactly when the service would allow the step.
+"""
+
+from django.contrib import messages
+from django.db.models import Sum
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from djmoney.money import Money
+
+from escrow.models import EscrowTransaction
+from escrow.money import Rates, parse_amount, split_pool
+from escrow.selectors import wallet_get
+from marketplace import selectors as marketplace_selectors
+from marketplace.errors import DomainError
+from marketplace.models import Conversation, GroupMembership
+from marketplace.views import found_or_404, is_htmx, new_workflow_required, refusal
+
+from . import selectors, services, task_services
+from .forms import ProposalForm, RequestChangesForm, TaskAssignForm, TaskForm, TaskMoveForm
+from .models import Proposal, Task
+
+S = Proposal.Status
+
+# The buttons of a proposal card, in the order shown: (action, label, style).
+CARD_ACTIONS = [
+    ("accept", "Accept and pay into escrow", "primary"),
+    ("reject", "Reject", "secondary"),
+    ("confirm", "Confirm delivery and release payment", "primary"),
+    ("request_changes", "Request changes", "secondary"),
+    ("withdraw", "Withdraw", "secondary"),
+    ("start", "Start work", "primary"),
+    ("deliver", "Mark as delivered", "primary"),
+    ("cancel", "Cancel and refund the buyer", "danger"),
+    ("dispute", "Open a dispute", "danger"),
+]
+
+# The services behind the buttons; "dispute" has its own page (disputes app).
+ACTION_SERVICES = {
+    "accept": services.proposal_accept,
+    "reject": services.proposal_reject,
+    "withdraw": services.proposal_withdraw,
+    "start": services.proposal_start,
+    "deliver": services.proposal_deliver,
+    "request_changes": services.proposal_request_changes,
+    "confirm": services.proposal_confirm,
+    "cancel": services.proposal_cancel,
+}
+
+DONE_MESSAGES = {
+    "accept": "You accepted “{title}”: {price} is now held in escrow.",
+    "reject": "You rejected “{title}”.",
+    "withdraw": "You withdrew “{title}”.",
+    "start": "Work on “{title}” has started.",
+    "deliver": "“{title}” is delivered. The buyer can now confirm it or request changes.",
+    "request_changes": "You asked the group for changes to “{title}”.",
+    "confirm": "You confirmed “{title}”: the escrow of {price} was released to the group.",
+    "cancel": "You cancelled “{title}”: {price} was refunded to the buyer.",
+}
+
+
+def _money(value) -> str:
+    return f"{value.amount:.2f} {value.currency}"
+
+
+# --- proposal cards ------------------------------------------------------------------
+
+
+def viewer_actions(proposal: Proposal, user) -> list[tuple[str, str, str]]:
+    """The card's buttons for `user`: the steps the transition table allows them now."""
+    if proposal.is_legacy:
+        return []
+    allowed = []
+    for action, label, style in CARD_ACTIONS:
+        transition = services.TRANSITIONS[action]
+        if proposal.status in transition.sources and services.has_role(
+            proposal=proposal, role=transition.role, actor=user
+        ):
+            allowed.append((action, label, style))
+    return allowed
+
+
+def _received(proposal: Proposal, user):
+    """What `user` was actually paid out of the proposal's escrow (read from the ledger)."""
+    if proposal.escrow_hold_id is None:
+        return None
+    total = EscrowTransaction.objects.filter(
+        from_hold_id=proposal.escrow_hold_id,
+        to_wallet__user_id=user.pk,
+        kind=EscrowTransaction.Kind.MEMBER_SHARE,
+    ).aggregate(total=Sum("amount"))["total"]
+    return None if total is None else Money(total, proposal.price.currency)
+
+
+def _expected_share(proposal: Proposal, user):
+    """The viewer's expected part of the member pool, by the contract's rule: equal shares
+    among the sharers in order of joining (`split_pool`), the leftover cents to the
+    earliest. Before acceptance the sharers would be today's members; afterwards the
+    participants still in the group (`proposal_payees`)."""
+    if proposal.status == S.PENDING:
+        member_ids = selectors.group_member_ids(group_id=proposal.conversation.group_id)
+        leader_id = proposal.conversation.group.leader_id
+    elif proposal.status in Proposal.ESCROW_HELD:
+        leader, members = selectors.proposal_payees(proposal=proposal)
+        member_ids, leader_id = [member.pk for member in members], leader.pk
+    else:
+        return None
+    # With nobody left to share the pool, it goes to the leader (as escrow_release does).
+    sharers = member_ids or [leader_id]
+    if user.pk not in sharers:
+        return None
+    shares = split_pool(proposal.member_pool, len(sharers))
+    return {"share": shares[sharers.index(user.pk)], "sharers": len(sharers)}
+
+
+def decorate_card(proposal: Proposal, user) -> Proposal:
+    """Attach what the card shows this viewer: buttons, own share, dispute. (The
+    countdown is the model's `auto_release_at`.)"""
+    conversation = proposal.conversation
+    proposal.is_buyer = conversation.product_owner_id == user.pk
+    proposal.is_leader = conversation.group.leader_id == user.pk
+    proposal.actions = viewer_actions(proposal, user)
+    proposal.expected = None if proposal.is_buyer else _expected_share(proposal, user)
+    proposal.received = None
+    if proposal.status in (S.COMPLETED, S.SETTLED) and not proposal.is_buyer:
+        proposal.received = _received(proposal, user)
+    # The latest dispute (the reverse relation: proposals do not import disputes).
+    disputes = sorted(proposal.disputes.all(), key=lambda d: (d.created_at, d.pk))
+    proposal.dispute = disputes[-1] if disputes else None
+    proposal.tasks_visible = proposal.status not in (S.PENDING, S.REJECTED, S.WITHDRAWN)
+    return proposal
+
+
+def _cards(conversation: Conversation, user) -> list[Proposal]:
+    proposals = (
+        selectors.proposal_list(user=user, conversation_id=conversation.pk)
+        .select_related("conversation__group")
+        .prefetch_related("disputes")
+    )
+    return [decorate_card(proposal, user) for proposal in proposals]
+
+
+def _members(group_id: int):
+    return [
+        membership.user
+        for membership in GroupMembership.objects.filter(group_id=group_id)
+        .select_related("user")
+        .order_by("joined_at", "id")
+    ]
+
+
+def proposal_panel_context(request, conversation: Conversation) -> dict:
+    """The chat page's proposal part: the cards, and the leader's "new proposal" form
+    with what its live breakdown needs (the rates in force and the members in order)."""
+    cards = _cards(conversation, request.user)
+    is_leader = conversation.group.leader_id == request.user.pk
+    has_open = any(card.status in Proposal.OPEN and not card.is_legacy for card in cards)
+    rates = Rates.current()
+    return {
+        "proposals": cards,
+        "can_propose": is_leader and not has_open,
+        "proposal_form": ProposalForm(),
+        "rates": rates,
+        "rate_percent": {
+            "platform": rates.platform_fee * 100,
+            "leader": rates.leader_commission * 100,
+            "pool": (1 - rates.platform_fee - rates.leader_commission) * 100,
+        },
+        "member_names": [user.username for user in _members(conversation.group_id)],
+        "changes_form": RequestChangesForm(),
+    }
+
+
+def _conversation_or_404(request, conversation_id) -> Conversation:
+    conversation = found_or_404(
+        marketplace_selectors.conversation_get, conversation_id=conversation_id, user=request.user
+    )
+    return Conversation.objects.select_related("group__leader", "product_owner").get(
+        pk=conversation.pk
+    )
+
+
+@new_workflow_required
+@require_GET
+def proposal_panel(request, conversation_id):
+    """The cards alone, re-fetched by htmx when a proposal or task event arrives."""
+    conversation = _conversation_or_404(request, conversation_id)
+    context = {"conversation": conversation, **proposal_panel_context(request, conversation)}
+    return render(request, "proposals/_panel.html", context)
+
+
+def _chat_url(proposal: Proposal) -> str:
+    return reverse("chat", args=[proposal.conversation_id]) + f"#proposal-{proposal.pk}"
+
+
+def _next_or(request, default: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+@new_workflow_required
+@require_POST
+def proposal_create(request, conversation_id):
+    conversation = _conversation_or_404(request, conversation_id)
+    form = ProposalForm(request.POST)
+    back = reverse("chat", args=[conversation.pk]) + "#new-proposal"
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            label = form.fields[field].label or field.replace("_", " ").capitalize()
+            messages.error(request, f"{label}: {' '.join(errors)}")
+        return redirect(back)
+    data = form.cleaned_data
+    try:
+        price = parse_amount(data["price"], data["currency"], field="price")
+        proposal = services.proposal_create(
+            conversation=conversation,
+            actor=request.user,
+            title=data["title"],
+            description=data["description"],
+            price=price,
+            due_date=data["due_date"],
+        )
+    except DomainError as error:
+        refusal(request, error)
+        return redirect(back)
+    messages.success(
+        request,
+        f"Your proposal “{proposal.title}” for {_money(proposal.price)} was sent: platform fee "
+        f"{_money(proposal.platform_fee)}, leader commission {_money(proposal.leader_commission)}"
+        f", member pool {_money(proposal.member_pool)}.",
+    )
+    return redirect(_chat_url(proposal))
+
+
+@new_workflow_required
+@require_POST
+def proposal_action(request, proposal_id, action):
+    proposal = found_or_404(selectors.proposal_get, proposal_id=proposal_id, user=request.user)
+    if action not in ACTION_SERVICES:
+        messages.error(request, "Unknown action.")
+        return redirect(_chat_url(proposal))
+    kwargs = {}
+    if action == "request_changes":
+        form = RequestChangesForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Say what should change before sending the request.")
+            return redirect(_next_or(request, _chat_url(proposal)))
+        kwargs["note"] = form.cleaned_data["note"]
+    try:
+        proposal = ACTION_SERVICES[action](proposal=proposal, actor=request.user, **kwargs)
+    except DomainError as error:
+        context = {}
+        if error.code == "insufficient_funds":
+            context = {
+                "available": wallet_get(user=request.user).available_balance,
+                "amount": proposal.price,
+                "what": "the price",
+                "hint": "Add funds to accept.",
+            }
+        refusal(request, error, **context)
+    else:
+        messages.success(
+            request,
+            DONE_MESSAGES[action].format(title=proposal.title, price=_money(proposal.price)),
+        )
+    return redirect(_next_or(request, _chat_url(proposal)))
+
+
+# --- the task dashboard ----------------------------------------------------------------
+
+COLUMNS = [
+    (Task.Status.TODO, "To do"),
+    (Task.Status.IN_PROGRESS, "In progress"),
+    (Task.Status.DONE, "Done"),
+]
+
+
+def _board_context(request, proposal: Proposal) -> dict:
+    user = request.user
+    conversation = proposal.conversation
+    is_leader = conversation.group.leader_id == user.pk
+    members = _members(conversation.group_id)
+    writable = not proposal.is_legacy and proposal.status in task_services.TASKS_WRITABLE
+    tasks = list(selectors.task_list(proposal=proposal))
+    for task in tasks:
+        mine = task.assigned_to_id == user.pk
+        task.can_move = writable and (is_leader or mine)
+        task.moves = [(status, label) for status, label in COLUMNS if status != task.status]
+        task.can_assign = writable and is_leader
+        task.assign_form = (
+            TaskAssignForm(
+                members=members,
+                initial={"assignee": task.assigned_to_id},
+                prefix=f"task{task.pk}",
+            )
+            if task.can_assign
+            else None
+        )
+    columns = [
+        {"status": status, "label": label, "tasks": [t for t in tasks if t.status == status]}
+        for status, label in COLUMNS
+    ]
+    return {
+        "proposal": proposal,
+        "conversation": conversation,
+        "columns": columns,
+        "is_leader": is_leader,
+        "is_buyer": conversation.product_owner_id == user.pk,
+        "writable": writable,
+        "task_form": TaskForm(members=members) if writable and is_leader else None,
+    }
+
+
+def _proposal_for_tasks(request, proposal_id) -> Proposal:
+    proposal = found_or_404(selectors.proposal_get, proposal_id=proposal_id, user=request.user)
+    return decorate_card(proposal, request.user)
+
+
+@new_workflow_required
+@require_GET
+def task_dashboard(request, proposal_id):
+    proposal = _proposal_for_tasks(request, proposal_id)
+    return render(request, "proposals/task_dashboard.html", _board_context(request, proposal))
+
+
+@new_workflow_required
+@require_GET
+def task_board(request, proposal_id):
+    """The columns alone, re-fetched by htmx on `task.updated`."""
+    proposal = _proposal_for_tasks(request, proposal_id)
+    return render(request, "proposals/_board.html", _board_context(request, proposal))
+
+
+def _after_task_change(request, proposal: Proposal):
+    """htmx posts get the fresh board (flash messages included); plain posts a redirect."""
+    if is_htmx(request):
+        proposal = _proposal_for_tasks(request, proposal.pk)
+        return render(request, "proposals/_board.html", _board_context(request, proposal))
+    return redirect("proposals:tasks", proposal_id=proposal.pk)
+
+
+@new_workflow_required
+@require_POST
+def task_create(request, proposal_id):
+    proposal = found_or_404(selectors.proposal_get, proposal_id=proposal_id, user=request.user)
+    form = TaskForm(request.POST, members=_members(proposal.conversation.group_id))
+    if not form.is_valid():
+        messages.error(request, "A task needs a title (and the assignee must be a member).")
+        return _after_task_change(request, proposal)
+    data = form.cleaned_data
+    assignee = None
+    if data["assignee"] is not None:
+        assignee = next(
+            user for user in _members(proposal.conversation.group_id) if user.pk == data["assignee"]
+        )
+    try:
+        task = task_services.task_create(
+            proposal=proposal,
+            actor=request.user,
+            title=data["title"],
+            description=data["description"],
+            assigned_to=assignee,
+            due_date=data["due_date"],
+        )
+    except DomainError as error:
+        refusal(request, error)
+    else:
+        who = f", assigned to {assignee.username}" if assignee else ""
+        messages.success(request, f"Task “{task.title}” added{who}.")
+    return _after_task_change(request, proposal)
+
+
+@new_workflow_required
+@require_POST
+def task_move(request, task_id):
+    task = found_or_404(selectors.task_get, task_id=task_id, user=request.user)
+    form = TaskMoveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose the column to move the task to.")
+        return _after_task_change(request, task.proposal)
+    try:
+        task = task_services.task_update(
+            task=task, actor=request.user, status=form.cleaned_data["status"]
+        )
+    except DomainError as error:
+        refusal(request, error)
+    else:
+        messages.success(request, f"“{task.title}” moved to {task.get_status_display()}.")
+    return _after_task_change(request, task.proposal)
+
+
+@new_workflow_required
+@require_POST
+def task_assign(request, task_id):
+    task = found_or_404(selectors.task_get, task_id=task_id, user=request.user)
+    proposal = Proposal.objects.select_related("conversation__group").get(pk=task.proposal_id)
+    members = _members(proposal.conversation.group_id)
+    form = TaskAssignForm(request.POST, members=members, prefix=f"task{task.pk}")
+    if not form.is_valid():
+        messages.error(request, "Choose a member of the group.")
+        return _after_task_change(request, proposal)
+    assignee_id = form.cleaned_data["assignee"]
+    assignee = next((user for user in members if user.pk == assignee_id), None)
+    try:
+        task = task_services.task_update(task=task, actor=request.user, assigned_to=assignee)
+    except DomainError as error:
+        refusal(request, error)
+    else:
+        who = assignee.username if assignee else "nobody"
+        messages.success(request, f"“{task.title}” is now assigned to {who}.")
+    return _after_task_change(request, proposal)

@@ -1,0 +1,155 @@
+/* The conversation's websocket: new messages appear without a reload, sending goes
+ * through the socket's "message.send" (falling back to the form's normal POST when the
+ * socket is not open), and proposal, task and dispute events make htmx re-fetch the
+ * parts of the page that show them. Used by the chat, the task dashboard and the
+ * dispute page (anything with data-conversation-socket). */
+(function () {
+  "use strict";
+
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+  function pad(n) {
+    return (n < 10 ? "0" : "") + n;
+  }
+
+  // The same format as the server's template ("26 Nov, 14:05", UTC).
+  function when(iso) {
+    var d = new Date(iso);
+    if (isNaN(d)) return "";
+    return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] + ", " + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
+  }
+
+  function text(tag, className, value) {
+    var el = document.createElement(tag);
+    if (className) el.className = className;
+    if (value !== undefined) el.textContent = value;
+    return el;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var root = document.querySelector("[data-conversation-socket]");
+    if (!root || !("WebSocket" in window) || !window.mpLive) return;
+    var userId = Number(root.getAttribute("data-user-id"));
+    var lastId = Number(root.getAttribute("data-last-message-id") || 0);
+    var list = document.getElementById("messages");
+    var form = document.getElementById("composer");
+    var errorBox = document.getElementById("composer-error");
+    var typing = document.getElementById("typing");
+    var status = document.getElementById("live-status");
+    var typingTimer = null;
+    var lastTypingSent = 0;
+    var pending = {};
+
+    function setState(state) {
+      if (!status) return;
+      status.setAttribute("data-state", state);
+      status.textContent = state === "online" ? "Live" : state === "closed" ? "Live updates stopped: reload the page" : "Live updates: reconnecting…";
+    }
+
+    function scrollDown() {
+      if (list) list.scrollTop = list.scrollHeight;
+    }
+
+    function addMessage(message) {
+      if (!list || !message || typeof message.id !== "number") return;
+      if (message.id > lastId) lastId = message.id;
+      if (document.getElementById("message-" + message.id)) return;
+      var empty = list.querySelector(".empty");
+      if (empty) empty.remove();
+      var sender = message.sender;
+      var item = text("li", "msg " + (!sender ? "msg-system" : sender.id === userId ? "msg-mine" : "msg-other"));
+      item.id = "message-" + message.id;
+      item.setAttribute("data-message-id", message.id);
+      var meta = text("p", "msg-meta");
+      meta.appendChild(text("strong", "", sender ? sender.username : "Update"));
+      meta.appendChild(document.createTextNode(" "));
+      var time = text("time", "", when(message.created_at));
+      time.setAttribute("datetime", message.created_at || "");
+      meta.appendChild(time);
+      var body = text("p", "msg-body");
+      String(message.body || "").split("\n").forEach(function (line, index) {
+        if (index) body.appendChild(document.createElement("br"));
+        body.appendChild(document.createTextNode(line));
+      });
+      item.appendChild(meta);
+      item.appendChild(body);
+      // Keep the list in id order even if frames arrive out of order.
+      var next = null;
+      list.querySelectorAll("[data-message-id]").forEach(function (el) {
+        if (!next && Number(el.getAttribute("data-message-id")) > message.id) next = el;
+      });
+      list.insertBefore(item, next);
+      scrollDown();
+      if (message.metadata && message.metadata.type === "proposal") window.mpLive.fire("mp-proposal", message);
+    }
+
+    function onFrame(frame) {
+      switch (frame.type) {
+        case "message.created":
+          addMessage(frame.message);
+          break;
+        case "message.ack":
+          delete pending[frame.client_id];
+          addMessage(frame.message);
+          break;
+        case "proposal.updated":
+          window.mpLive.fire("mp-proposal", frame);
+          break;
+        case "task.updated":
+          window.mpLive.fire("mp-task", frame);
+          break;
+        case "dispute.updated":
+          window.mpLive.fire("mp-dispute", frame);
+          break;
+        case "typing":
+          if (typing && frame.user && frame.user.id !== userId) {
+            typing.textContent = frame.user.username + " is typing…";
+            clearTimeout(typingTimer);
+            typingTimer = setTimeout(function () { typing.textContent = ""; }, 3000);
+          }
+          break;
+        case "error":
+          if (errorBox && frame.error) errorBox.textContent = frame.error.message;
+          if (frame.client_id && pending[frame.client_id] && form) {
+            form.elements.body.value = pending[frame.client_id];
+            delete pending[frame.client_id];
+          }
+          break;
+        default:
+          break;
+      }
+    }
+
+    var path = root.getAttribute("data-conversation-socket");
+    var live = window.mpLive.connect(function () { return path + "?last_message_id=" + lastId; }, onFrame, { onState: setState });
+    scrollDown();
+
+    if (form) {
+      form.addEventListener("submit", function (event) {
+        var body = form.elements.body.value;
+        if (!body.trim() || !live.isOpen()) return; // the normal POST takes over
+        var clientId = "c" + Date.now() + Math.random().toString(16).slice(2);
+        if (live.send({ type: "message.send", client_id: clientId, body: body })) {
+          event.preventDefault();
+          pending[clientId] = body;
+          form.elements.body.value = "";
+          if (errorBox) errorBox.textContent = "";
+        }
+      });
+      form.elements.body.addEventListener("input", function () {
+        var now = Date.now();
+        if (now - lastTypingSent > 2000) {
+          lastTypingSent = now;
+          live.send({ type: "typing" });
+        }
+      });
+      form.elements.body.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" && !event.shiftKey) {
+          event.preventDefault();
+          if (form.requestSubmit) form.requestSubmit();
+          else form.submit();
+        }
+      });
+    }
+  });
+})();

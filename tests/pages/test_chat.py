@@ -1,0 +1,72 @@
+"""The conversation list and the chat page: history, the socket's address, the plain-POST
+fallback, and who may see it."""
+
+import pytest
+
+from marketplace.models import Message
+from marketplace.services import message_send
+from tests.factories import UserFactory
+
+from .conftest import csrf_post, flashes, text
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_conversation_list_shows_message_counts_for_both_sides(as_user, team):
+    message_send(conversation=team.conversation, sender=team.buyer, body="Hello")
+    message_send(conversation=team.conversation, sender=team.leader, body="Hi!")
+    buyer_page = text(as_user(team.buyer).get("/conversations/"))
+    assert f"{team.group.name} 2 messages" in buyer_page
+    assert "you are the buyer" in buyer_page
+    member_page = text(as_user(team.members[0]).get("/conversations/"))
+    assert f"{team.buyer.username} · {team.group.name} 2 messages" in member_page
+    assert "your group" in member_page
+    assert "No conversations yet" in text(as_user(UserFactory()).get("/conversations/"))
+
+
+def test_the_chat_page_shows_the_history_and_the_live_socket(as_user, team):
+    hello = message_send(conversation=team.conversation, sender=team.buyer, body="Hello <b>")
+    reply = message_send(conversation=team.conversation, sender=team.leader, body="Hi!")
+    page = as_user(team.members[1]).get(f"/conversations/{team.conversation.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'data-conversation-socket="/ws/conversations/{team.conversation.pk}/"' in html
+    assert f'data-last-message-id="{reply.pk}"' in html
+    assert f'id="message-{hello.pk}"' in html
+    assert "Hello &lt;b&gt;" in html  # escaped
+    assert html.index(f'id="message-{hello.pk}"') < html.index(f'id="message-{reply.pk}"')
+    assert '<form id="composer" method="post"' in html
+    assert "/static/js/chat.js" in html
+
+
+@pytest.mark.parametrize("who", ["stranger", "other_buyer"])
+def test_strangers_get_404_on_someone_elses_chat(as_user, team, who):
+    client = as_user(UserFactory())
+    assert client.get(f"/conversations/{team.conversation.pk}/").status_code == 404
+    response = csrf_post(client, f"/conversations/{team.conversation.pk}/messages/", {"body": "x"})
+    assert response.status_code == 404
+    assert not Message.objects.exists()
+
+
+def test_sending_by_form_post_when_the_socket_is_not_open(as_user, team):
+    client = as_user(team.members[0])
+    response = csrf_post(
+        client, f"/conversations/{team.conversation.pk}/messages/", {"body": "  On it.  "}
+    )
+    assert response["Location"] == f"/conversations/{team.conversation.pk}/#composer"
+    message = Message.objects.get()
+    assert (message.sender, message.body) == (team.members[0], "On it.")
+    response = csrf_post(
+        client, f"/conversations/{team.conversation.pk}/messages/", {"body": "   "}
+    )
+    assert flashes(response) == ["Write something before sending."]
+    assert Message.objects.count() == 1
+
+
+def test_a_member_who_left_loses_the_chat(as_user, team):
+    from marketplace.services import group_leave
+
+    group_leave(group=team.group, user=team.members[1])
+    assert (
+        as_user(team.members[1]).get(f"/conversations/{team.conversation.pk}/").status_code == 404
+    )
