@@ -345,7 +345,8 @@ def _after_task_change(request, proposal: Proposal):
     """htmx posts get the fresh board (flash messages included); plain posts a redirect."""
     if is_htmx(request):
         proposal = _proposal_for_tasks(request, proposal.pk)
-        return render(request, "proposals/_board.html", _board_context(request, proposal))
+        context = {**_board_context(request, proposal), "inline_flashes": True}
+        return render(request, "proposals/_board.html", context)
     return redirect("proposals:tasks", proposal_id=proposal.pk)
 
 
