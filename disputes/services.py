@@ -12,6 +12,7 @@ from djmoney.money import Money
 
 from escrow.money import CENT
 from marketplace.errors import InvalidInput, NotFound
+from proposals import notifications
 from proposals.errors import Forbidden
 from proposals.models import Proposal
 from proposals.selectors import is_group_member
@@ -81,6 +82,7 @@ def dispute_open(*, proposal: Proposal, actor, reason: str) -> Dispute:
     except IntegrityError:
         raise DisputeOpen("This proposal already has an open dispute.") from None
     transition_apply(proposal=proposal, action="dispute", actor=actor)
+    notifications.dispute_opened(dispute=dispute, proposal=proposal, actor=actor)
     return dispute
 
 
@@ -169,4 +171,5 @@ def dispute_resolve(
         note=split_note,
         escrow_amount=Money(0, proposal.price.currency),
     )
+    notifications.dispute_resolved(dispute=dispute, proposal=proposal)
     return dispute

@@ -29,7 +29,8 @@ from .api_common import (
     paginated_response,
 )
 from .models import Group
-from .serializers import MessageOutputSerializer, UserRefSerializer
+from .notifications import notifications_mark_read
+from .serializers import MessageOutputSerializer, NotificationOutputSerializer, UserRefSerializer
 
 User = get_user_model()
 
@@ -397,3 +398,85 @@ class ConversationMessagesApi(PostThrottleMixin, APIView):
             conversation=conversation, sender=request.user, **serializer.validated_data
         )
         return Response(MessageOutputSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+# --- notifications ------------------------------------------------------------------
+
+UNREAD_COUNT_HEADER = OpenApiParameter(
+    "X-Unread-Count",
+    int,
+    location=OpenApiParameter.HEADER,
+    response=[200],
+    description="How many of the caller's notifications are unread (all pages).",
+)
+
+
+class UnreadCountOutputSerializer(serializers.Serializer):
+    unread = serializers.IntegerField(help_text="The caller's unread notifications.")
+
+
+class NotificationListApi(APIView):
+    class NotificationFilterSerializer(serializers.Serializer):
+        unread = serializers.BooleanField(required=False, default=False)
+
+    @extend_schema(
+        operation_id="notifications_list",
+        parameters=[
+            OpenApiParameter("unread", bool, description="true: only the unread ones."),
+            OpenApiParameter("page", int),
+            UNREAD_COUNT_HEADER,
+        ],
+        responses={
+            200: paginated(NotificationOutputSerializer, "PaginatedNotificationList"),
+            **errors(400, 401, 404),
+        },
+        description="The caller's notifications, newest first.",
+    )
+    def get(self, request):
+        filters = self.NotificationFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        response = paginated_response(
+            request=request,
+            view=self,
+            queryset=selectors.notification_list(
+                user=request.user, unread_only=filters.validated_data["unread"]
+            ),
+            serializer_class=NotificationOutputSerializer,
+        )
+        response["X-Unread-Count"] = str(selectors.unread_count(user=request.user))
+        return response
+
+
+class NotificationUnreadCountApi(APIView):
+    @extend_schema(
+        operation_id="notifications_unread_count",
+        responses={200: UnreadCountOutputSerializer, **errors(401)},
+    )
+    def get(self, request):
+        return Response({"unread": selectors.unread_count(user=request.user)})
+
+
+class NotificationReadApi(APIView):
+    class NotificationReadInputSerializer(serializers.Serializer):
+        ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1),
+            required=False,
+            max_length=1000,
+            help_text="The notifications to mark read; omitted: all of the caller's.",
+        )
+
+    @extend_schema(
+        operation_id="notifications_mark_read",
+        request=NotificationReadInputSerializer,
+        responses={200: UnreadCountOutputSerializer, **errors(400, 401)},
+        description=(
+            "Marks the caller's notifications read (already read ones keep their `read_at`). "
+            "Ids that are not the caller's notifications are ignored, so the answer never "
+            "tells whether someone else's notification exists."
+        ),
+    )
+    def post(self, request):
+        serializer = self.NotificationReadInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        notifications_mark_read(user=request.user, ids=serializer.validated_data.get("ids"))
+        return Response({"unread": selectors.unread_count(user=request.user)})

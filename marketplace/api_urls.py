@@ -9,6 +9,9 @@ from .api import (
     GroupListCreateApi,
     GroupMemberAddApi,
     MeApi,
+    NotificationListApi,
+    NotificationReadApi,
+    NotificationUnreadCountApi,
     RegisterApi,
     TokenApi,
 )
@@ -35,4 +38,11 @@ urlpatterns = [
         ConversationMessagesApi.as_view(),
         "api-conversation-messages",
     ),
+    api_path("notifications", NotificationListApi.as_view(), "api-notifications"),
+    api_path(
+        "notifications/unread-count",
+        NotificationUnreadCountApi.as_view(),
+        "api-notifications-unread-count",
+    ),
+    api_path("notifications/read", NotificationReadApi.as_view(), "api-notifications-read"),
 ]

@@ -9,7 +9,7 @@ from django.db.models import BooleanField, Count, Exists, OuterRef, Prefetch, Q,
 from django.db.models.expressions import RawSQL
 
 from .errors import NotFound
-from .models import Conversation, Group, GroupMembership, Message
+from .models import Conversation, Group, GroupMembership, Message, Notification
 
 # One element of the group's JSON `skills` list equals the given skill, ignoring case.
 _SKILL_SQL = {
@@ -106,3 +106,18 @@ def message_list(*, conversation: Conversation) -> QuerySet[Message]:
         .select_related("sender")
         .order_by("created_at", "id")
     )
+
+
+# --- notifications ------------------------------------------------------------------
+
+
+def notification_list(*, user, unread_only: bool = False) -> QuerySet[Notification]:
+    """The user's notifications, newest first (index `notification_user_unread`)."""
+    notifications = Notification.objects.filter(user_id=user.pk)
+    if unread_only:
+        notifications = notifications.filter(read_at__isnull=True)
+    return notifications.order_by("-created_at", "-id")
+
+
+def unread_count(*, user) -> int:
+    return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).count()

@@ -34,7 +34,7 @@ from marketplace.errors import Conflict, InvalidInput, NotFound
 from marketplace.models import Conversation
 from marketplace.services import message_create
 
-from . import events
+from . import events, notifications
 from .errors import AutoReleaseNotDue, Forbidden, InvalidTransition, ProposalOpen
 from .models import Proposal
 from .selectors import group_member_ids, proposal_payees
@@ -264,6 +264,7 @@ def transition_apply(*, proposal: Proposal, action: str, actor, note: str = "", 
     proposal.save()
     _count(proposal)
     _announce(proposal, transition.message, note=note)
+    notifications.proposal_transitioned(proposal=proposal, action=action, actor=actor, note=note)
     logger.info(
         "proposal.%s",
         action,
@@ -286,7 +287,7 @@ def release_escrow(*, proposal: Proposal, actor) -> None:
     """Pay the whole escrow out: platform fee, the current leader's commission, and the
     member pool among the participants still in the group. Expects the proposal locked."""
     leader, members = proposal_payees(proposal=proposal)
-    escrow_release(
+    legs = escrow_release(
         hold=proposal.escrow_hold,
         leader=leader,
         members=members,
@@ -294,20 +295,22 @@ def release_escrow(*, proposal: Proposal, actor) -> None:
         idempotency_key=f"proposal:{proposal.pk}:release",
         actor=actor,
     )
+    notifications.escrow_paid_out(proposal=proposal, legs=legs)
 
 
 def refund_escrow(*, proposal: Proposal, actor) -> None:
     """Give the whole escrow back to the buyer. Expects the proposal locked."""
-    escrow_refund(
+    legs = escrow_refund(
         hold=proposal.escrow_hold, idempotency_key=f"proposal:{proposal.pk}:refund", actor=actor
     )
+    notifications.escrow_paid_out(proposal=proposal, legs=legs)
 
 
 def settle_escrow(*, proposal: Proposal, refund_amount: Money, actor) -> None:
     """Refund `refund_amount` to the buyer and release the rest as `release_escrow` does.
     Expects the proposal locked."""
     leader, members = proposal_payees(proposal=proposal)
-    escrow_settle(
+    legs = escrow_settle(
         hold=proposal.escrow_hold,
         refund_amount=refund_amount,
         leader=leader,
@@ -316,6 +319,7 @@ def settle_escrow(*, proposal: Proposal, refund_amount: Money, actor) -> None:
         idempotency_key=f"proposal:{proposal.pk}:settle",
         actor=actor,
     )
+    notifications.escrow_paid_out(proposal=proposal, legs=legs)
 
 
 def _count(proposal: Proposal, *, created: bool = False) -> None:
@@ -425,6 +429,7 @@ def proposal_create(
         raise
     _count(proposal, created=True)
     _announce(proposal, "New proposal “{title}” for {price}.")
+    notifications.proposal_created(proposal)
     return proposal
 
 

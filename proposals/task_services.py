@@ -13,7 +13,7 @@ from django.utils import timezone
 from marketplace.errors import InvalidInput
 from marketplace.models import GroupMembership
 
-from . import events
+from . import events, notifications
 from .errors import Forbidden, InvalidTransition, NotAMember
 from .models import Proposal, Task
 from .services import Role, has_role, proposal_lock, transition_apply, transition_check
@@ -85,6 +85,7 @@ def task_create(
         assigned_to=assigned_to,
         due_date=due_date,
     )
+    notifications.task_assigned(task=task, proposal=proposal, actor=actor)
     events.on_commit_task_changed(task)
     return task
 
@@ -111,11 +112,14 @@ def task_update(*, task: Task, actor, status: str | None = None, assigned_to=UNS
     if assigned_to is not UNSET:
         _require_member(proposal, assigned_to)
 
+    previous_assignee_id = task.assigned_to_id
     if status is not None:
         task.status = status
     if assigned_to is not UNSET:
         task.assigned_to = assigned_to
     task.save()
+    if task.assigned_to_id != previous_assignee_id:
+        notifications.task_assigned(task=task, proposal=proposal, actor=actor)
     if task.status == Task.Status.IN_PROGRESS and proposal.status == Proposal.Status.ACCEPTED:
         transition_check(proposal=proposal, action="auto_start", actor=actor)
         transition_apply(proposal=proposal, action="auto_start", actor=actor)
