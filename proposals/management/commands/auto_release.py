@@ -28,7 +28,6 @@ class Command(BaseCommand):
         if loop:
             signal.signal(signal.SIGTERM, self._stop)
         while True:
-            close_old_connections()
             try:
                 result = auto_release_pass()
             except Exception as error:  # keep the loop alive; the next pass retries
@@ -47,6 +46,8 @@ class Command(BaseCommand):
             self._sleep(interval)
             if self._stopping:
                 return
+            # A long-running process: drop connections the database closed meanwhile.
+            close_old_connections()
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

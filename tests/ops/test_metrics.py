@@ -1,0 +1,121 @@
+"""`/metrics` and the dashboard after a known sequence of operations; `/metrics` refused
+to anonymous callers and non-staff users."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from disputes.services import dispute_resolve
+from escrow.errors import InsufficientFunds
+from escrow.services import new_key, wallet_withdraw
+from proposals import services
+from proposals.models import Proposal
+from tests.factories import UserFactory
+from tests.proposals.factories import bring_to, make_team, propose, usd
+
+S = Proposal.Status
+TOKEN = "s3cret-metrics-token"
+
+
+@pytest.fixture
+def sequence(db, settings):
+    """1 deposit, 1 refused withdrawal, p1 accepted and confirmed (1 day from acceptance
+    to completion), p2 rejected, p3 accepted, disputed and refunded by staff."""
+    settings.METRICS_TOKEN = TOKEN
+    team = make_team(members=2)  # deposit 1500.00: ok
+    with pytest.raises(InsufficientFunds):
+        wallet_withdraw(user=team.buyer, amount=usd("5000.00"), idempotency_key=new_key())
+    p1 = bring_to(team, S.COMPLETED)  # lock + release: ok, ok
+    now = timezone.now()
+    Proposal.objects.filter(pk=p1.pk).update(
+        accepted_at=now - timedelta(days=2), completed_at=now - timedelta(days=1)
+    )
+    p2 = propose(team, "300.00")
+    services.proposal_reject(proposal=p2, actor=team.buyer)
+    p3 = bring_to(team, S.DISPUTED, price="200.00")  # lock: ok
+    staff = UserFactory(username="desk", is_staff=True)
+    dispute_resolve(dispute=p3.disputes.get(), actor=staff, outcome="refund", note="Sorry.")
+    return team
+
+
+def _samples(text: str) -> dict[str, str]:
+    return dict(
+        line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#")
+    )
+
+
+def test_metrics_figures_after_a_known_sequence(sequence, client):
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    samples = _samples(response.content.decode())
+    assert {key: value for key, value in samples.items() if "operations" in key} == {
+        'marketplace_escrow_operations_total{outcome="ok"}': "5",
+        'marketplace_escrow_operations_total{outcome="refused"}': "1",
+        'marketplace_escrow_operations_total{outcome="error"}': "0",
+        'marketplace_escrow_operations_30d{outcome="ok"}': "5",
+        'marketplace_escrow_operations_30d{outcome="refused"}': "1",
+        'marketplace_escrow_operations_30d{outcome="error"}': "0",
+        "marketplace_escrow_operations_failed_30d": "1",
+    }
+    assert samples["marketplace_escrow_operation_success_ratio_30d"] == repr(5 / 6)
+    assert samples["marketplace_ledger_balanced"] == "1"
+    assert samples["marketplace_ledger_problems"] == "0"
+    assert not any(key.startswith("marketplace_escrow_locked{") for key in samples)
+    assert samples['marketplace_platform_fees_total{currency="USD"}'] == "100.00"
+    assert samples['marketplace_platform_fees_30d{currency="USD"}'] == "100.00"
+    assert samples['marketplace_funds_distributed_total{currency="USD"}'] == "900.00"
+    assert samples['marketplace_funds_distributed_30d{currency="USD"}'] == "900.00"
+    assert samples['marketplace_refunds_total{currency="USD"}'] == "200.00"
+    assert samples["marketplace_refunds_count_total"] == "1"
+    assert samples["marketplace_proposals_created_total"] == "3"
+    assert samples["marketplace_proposals_created_per_day_30d"] == repr(3 / 30)
+    assert samples["marketplace_proposal_acceptance_ratio_30d"] == repr(2 / 3)
+    assert samples["marketplace_dispute_ratio_30d"] == "0.5"
+    assert samples["marketplace_proposal_completion_seconds_avg_30d"] == "86400.0"
+    assert samples["marketplace_disputes_opened_total"] == "1"
+    assert samples["marketplace_disputes_open"] == "0"
+
+
+def test_escrow_locked_now(db, client, settings):
+    settings.METRICS_TOKEN = TOKEN
+    bring_to(make_team(), S.IN_PROGRESS, price="123.45")
+    samples = _samples(client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").text)
+    assert samples['marketplace_escrow_locked{currency="USD"}'] == "123.45"
+
+
+def test_metrics_are_refused_without_staff_or_the_token(db, client, settings):
+    settings.METRICS_TOKEN = TOKEN
+    anonymous = client.get("/metrics")
+    assert anonymous.status_code == 401
+    assert anonymous["WWW-Authenticate"] == 'Bearer realm="metrics"'
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION=f"Token {TOKEN}").status_code == 401
+    client.force_login(UserFactory())
+    assert client.get("/metrics").status_code == 403
+    client.force_login(UserFactory(is_staff=True))
+    assert client.get("/metrics").status_code == 200
+
+
+def test_no_token_configured_means_no_token_access(db, client, settings):
+    settings.METRICS_TOKEN = ""
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 401
+
+
+def test_the_dashboard_draws_its_charts_inline(sequence, client):
+    client.force_login(UserFactory(username="viewer", is_staff=True))
+
+    page = client.get("/admin/metrics/")
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert html.count("<svg") >= 7
+    assert "83.3 %" in html  # success rate
+    assert "66.7 %" in html  # acceptance
+    assert "50.0 %" in html  # disputes
+    assert "100.00 USD" in html and "900.00 USD" in html and "200.00 USD" in html
+    assert "cdn" not in html.lower()
+    client.logout()
+    assert client.get("/admin/metrics/").status_code == 302  # to the admin login
