@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -39,8 +40,10 @@ def _id_field(**kwargs):
 
 
 class NewWorkflowApi(APIView):
-    """Base of every proposal, task and dispute endpoint."""
+    """Base of every proposal, task and dispute endpoint: JSON in (CONTRACT.md, so the
+    schema documents exactly that), signed in, and the rollout flag on."""
 
+    parser_classes = [JSONParser]
     permission_classes = [IsAuthenticated, NewWorkflowEnabled]
 
 
@@ -102,14 +105,11 @@ def _create(request) -> Response:
 
 class ProposalListCreateApi(NewWorkflowApi):
     class ProposalFilterSerializer(serializers.Serializer):
-        conversation_id = _id_field(required=False)
+        conversation_id = _id_field(required=False, help_text="Only this conversation's.")
 
     @extend_schema(
         operation_id="proposals_list",
-        parameters=[
-            OpenApiParameter("conversation_id", int, description="Only this conversation's."),
-            OpenApiParameter("page", int),
-        ],
+        parameters=[ProposalFilterSerializer, OpenApiParameter("page", int)],
         responses={
             200: paginated(ProposalOutputSerializer, "PaginatedProposalList"),
             **errors(400, 401, 403, 404),
@@ -343,10 +343,7 @@ class TaskListCreateApi(NewWorkflowApi):
 
     @extend_schema(
         operation_id="tasks_list",
-        parameters=[
-            OpenApiParameter("proposal_id", int, required=True),
-            OpenApiParameter("page", int),
-        ],
+        parameters=[TaskFilterSerializer, OpenApiParameter("page", int)],
         responses={
             200: paginated(TaskOutputSerializer, "PaginatedTaskList"),
             **errors(400, 401, 403, 404),
