@@ -32,8 +32,13 @@ class MoneyForm(forms.Form):
     key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
 
+LABELS = {"deposit": "Amount to add", "withdraw": "Amount to withdraw"}
+
+
 def _fresh_form(prefix: str) -> MoneyForm:
-    return MoneyForm(prefix=prefix, initial={"key": services.new_key()})
+    form = MoneyForm(prefix=prefix, initial={"key": services.new_key()})
+    form.fields["amount"].label = LABELS[prefix]
+    return form
 
 
 def _proposal_of(entry):
