@@ -26,6 +26,8 @@ run: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	@echo "Serving on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
+	DEBUG=1 $(BIN)/python manage.py auto_release --loop --interval 60 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(BIN)/uvicorn marketplace.asgi:application --host $(HOST) --port $(PORT) --lifespan off
 
 lint: install

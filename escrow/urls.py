@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import views
+from .api_statements import wallet_statement_page
 
 app_name = "escrow"
 
@@ -11,5 +12,6 @@ urlpatterns = [
     path("wallet/summary/", views.wallet_summary, name="summary"),
     path("wallet/deposit/", views.wallet_deposit, name="deposit"),
     path("wallet/withdraw/", views.wallet_withdraw, name="withdraw"),
+    path("wallet/statement.csv", wallet_statement_page, name="statement_csv"),
     path("groups/<int:group_id>/wallet/", views.group_wallet, name="group_wallet"),
 ]

@@ -13,6 +13,7 @@ from .models import (
     GroupMembership,
     IdempotencyRecord,
     Message,
+    Notification,
     User,
 )
 
@@ -119,6 +120,18 @@ class MessageAdmin(StaffViewMixin, admin.ModelAdmin):
     @admin.display(description="body")
     def short_body(self, obj):
         return obj.body if len(obj.body) <= 60 else obj.body[:59] + "…"
+
+
+@admin.register(Notification)
+class NotificationAdmin(StaffViewMixin, admin.ModelAdmin):
+    list_display = ("id", "user", "kind", "title", "read_at", "created_at")
+    list_filter = ("kind", "created_at")
+    search_fields = ("user__username", "title")
+    list_select_related = ("user",)
+    readonly_fields = ("user", "kind", "title", "body", "link", "data", "read_at", "created_at")
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(IdempotencyRecord)

@@ -190,7 +190,7 @@ class GroupListCreateApi(APIView):
         ],
         responses={
             200: paginated(GroupListItemSerializer, "PaginatedGroupList"),
-            **errors(401, 404),
+            **errors(400, 401, 404),
         },
     )
     def get(self, request):

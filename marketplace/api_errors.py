@@ -2,7 +2,8 @@
 `{"error": {"code": "...", "message": "...", "fields": {...}}}`."""
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -48,3 +49,21 @@ def exception_handler(exc, context):
             code = "authentication_failed"
         response.data = error_body(code, str(exc.detail))
     return response
+
+
+# Django's own error pages, answered in the API's shape under /api/ (see marketplace.urls).
+
+
+def bad_request(request, exception):
+    """Django's 400 page (a request it refuses before any view runs, e.g. too many form
+    fields): JSON with the error body under /api/, the usual HTML page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("bad_request", "The request could not be read."), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def not_found(request, exception):
+    """Django's 404 page (no route matched): JSON under /api/, HTML elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
+    return defaults.page_not_found(request, exception)

@@ -242,9 +242,14 @@ if os.environ.get("EMAIL_HOST"):
             },
         }
     }
-else:
-    # No mail server configured: e-mails are written to the log (stdout).
+elif DEBUG:
+    # Development without a mail server: e-mails are written to the console.
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+else:
+    # Production without EMAIL_HOST: the local MTA on port 25, Django's classic default.
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"}}
+# E-mails link back to the site with absolute URLs when this is set.
+SITE_URL = os.environ.get("SITE_URL", "")
 
 # --- Production hardening (`manage.py check --deploy` is clean with DEBUG off) ----------
 
@@ -252,16 +257,27 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", default=True)
     # Load balancers probe health over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# One line per money operation under the `escrow.operations` logger; LOG_FORMAT=json
+# writes every line as a JSON object with the operation's fields.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "marketplace.logging.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            **({"formatter": "json"} if os.environ.get("LOG_FORMAT") == "json" else {}),
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# `/metrics` answers staff sessions, or `Authorization: Bearer <METRICS_TOKEN>` when set.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

@@ -5,13 +5,11 @@ release time, which pages and clients show as the countdown."""
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from marketplace.api_common import errors
-from marketplace.errors import NotFound
 
-from .models import Proposal
-from .selectors import is_group_member
+from .api import NewWorkflowApi
+from .selectors import proposal_get
 from .services import AUTO_RELEASE_MAX_EXTENSION_DAYS, proposal_extend_auto_release
 
 
@@ -26,22 +24,7 @@ class AutoReleaseOutputSerializer(serializers.Serializer):
     auto_release_extended_until = serializers.DateTimeField(allow_null=True)
 
 
-def _visible_proposal(*, proposal_id, user) -> Proposal:
-    """The proposal if `user` takes part in it (buyer, group member) or is staff; else
-    404, so its existence is not leaked."""
-    proposal = Proposal.objects.select_related("conversation__group").filter(pk=proposal_id).first()
-    if proposal is not None:
-        conversation = proposal.conversation
-        if (
-            (user.is_staff and user.is_active)
-            or conversation.product_owner_id == user.pk
-            or is_group_member(group_id=conversation.group_id, user_id=user.pk)
-        ):
-            return proposal
-    raise NotFound("No such proposal.")
-
-
-class ProposalExtendAutoReleaseApi(APIView):
+class ProposalExtendAutoReleaseApi(NewWorkflowApi):
     @extend_schema(
         operation_id="proposals_extend_auto_release",
         request=ExtendInputSerializer,
@@ -52,7 +35,7 @@ class ProposalExtendAutoReleaseApi(APIView):
         ),
     )
     def post(self, request, proposal_id):
-        proposal = _visible_proposal(proposal_id=proposal_id, user=request.user)
+        proposal = proposal_get(proposal_id=proposal_id, user=request.user)
         serializer = ExtendInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         proposal = proposal_extend_auto_release(

@@ -18,6 +18,7 @@ from .api import (
     TaskDetailApi,
     TaskListCreateApi,
 )
+from .api_auto_release import ProposalExtendAutoReleaseApi
 
 PROPOSAL = r"proposals/(?P<proposal_id>[0-9]+)"
 
@@ -37,6 +38,11 @@ urlpatterns = [
     ),
     api_path(f"{PROPOSAL}/confirm", ProposalConfirmApi.as_view(), "api-proposal-confirm"),
     api_path(f"{PROPOSAL}/cancel", ProposalCancelApi.as_view(), "api-proposal-cancel"),
+    api_path(
+        f"{PROPOSAL}/extend-auto-release",
+        ProposalExtendAutoReleaseApi.as_view(),
+        "api-proposal-extend-auto-release",
+    ),
     api_path("tasks", TaskListCreateApi.as_view(), "api-tasks"),
     api_path("tasks/create", TaskCreateApi.as_view(), "api-task-create"),
     api_path(r"tasks/(?P<task_id>[0-9]+)", TaskDetailApi.as_view(), "api-task"),

@@ -13,11 +13,6 @@ from tests.factories import UserFactory
 ROLES = importlib.import_module("disputes.migrations.0003_staff_roles")
 
 
-@pytest.fixture(autouse=True)
-def _ops_urls(settings):
-    settings.ROOT_URLCONF = "tests.ops.urls"
-
-
 def role(name: str) -> Group:
     """The role's auth group as the data migration made it (made again after a
     transactional test flushed the tables)."""
