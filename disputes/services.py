@@ -27,6 +27,7 @@ from proposals.services import (
     transition_check,
 )
 
+from . import events
 from .errors import DisputeClosed, DisputeOpen, InvalidOutcome, InvalidRefundAmount
 from .models import Dispute, DisputeMessage
 
@@ -83,6 +84,7 @@ def dispute_open(*, proposal: Proposal, actor, reason: str) -> Dispute:
         raise DisputeOpen("This proposal already has an open dispute.") from None
     transition_apply(proposal=proposal, action="dispute", actor=actor)
     notifications.dispute_opened(dispute=dispute, proposal=proposal, actor=actor)
+    events.on_commit_dispute_changed(dispute)
     return dispute
 
 
@@ -100,7 +102,9 @@ def dispute_add_message(*, dispute: Dispute, actor, body: str) -> DisputeMessage
     if dispute.status != Dispute.Status.OPEN:
         raise DisputeClosed("This dispute is resolved.")
     body = _require_text(body, "A message")
-    return DisputeMessage.objects.create(dispute=dispute, author=actor, body=body)
+    message = DisputeMessage.objects.create(dispute=dispute, author=actor, body=body)
+    events.on_commit_dispute_changed(dispute)
+    return message
 
 
 def _refund_for(outcome: str, refund_amount: Money | None, price: Money) -> Money | None:
@@ -172,4 +176,5 @@ def dispute_resolve(
         escrow_amount=Money(0, proposal.price.currency),
     )
     notifications.dispute_resolved(dispute=dispute, proposal=proposal)
+    events.on_commit_dispute_changed(dispute)
     return dispute

@@ -188,6 +188,8 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
     "EXCEPTION_HANDLER": "marketplace.api_errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"auth": "20/min", "messages": "30/min"},
+    # Content negotiation by Accept header only: a stray `?format=` is not a 404.
+    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Group marketplace API",
@@ -204,9 +206,9 @@ SPECTACULAR_SETTINGS = {
 
 # The flag "new_workflow" (proposals, tasks, disputes) is managed in the admin: on for
 # everyone, a percentage of users, named users, auth groups or marketplace groups
-# (`marketplace.rollout`). A missing flag is off.
+# (`marketplace.rollout`). The new workflow is the product: without the flag it is on.
 WAFFLE_FLAG_MODEL = "waffle.Flag"
-WAFFLE_FLAG_DEFAULT = False
+WAFFLE_FLAG_DEFAULT = True
 WAFFLE_CREATE_MISSING_FLAGS = False
 
 # --- Money ----------------------------------------------------------------------------

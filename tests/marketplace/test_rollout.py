@@ -36,9 +36,9 @@ def test_off_for_everyone_refuses_with_a_code(flag):
     assert refusal.value.status == 403
 
 
-def test_a_missing_flag_is_off():
+def test_a_missing_flag_leaves_the_new_workflow_on():
     Flag.objects.filter(name=NEW_WORKFLOW).delete()
-    assert not flag_active_for(UserFactory())
+    assert flag_active_for(UserFactory())
 
 
 def test_named_users(flag):

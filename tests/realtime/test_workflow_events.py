@@ -119,3 +119,43 @@ def test_task_changes_reach_the_buyer_watching_the_dashboard(team):
         await socket.disconnect()
 
     run(scenario)
+
+
+def test_a_dispute_is_followed_live_from_opening_to_resolution(team):
+    from disputes import services as disputes
+    from tests.factories import UserFactory
+
+    proposal = propose(team, "1000.00")
+    services.proposal_accept(proposal=proposal, actor=team.buyer)
+    staff = UserFactory(username="support", is_staff=True)
+    headers = token_headers(team.leader)
+
+    async def scenario():
+        socket, _, _ = await connect(team.path, headers)
+        dispute = await db(
+            disputes.dispute_open, proposal=proposal, actor=team.buyer, reason="Late"
+        )
+        opened = (await next_of_type(socket, "dispute.updated"))["dispute"]
+        assert (opened["id"], opened["status"], opened["outcome"], opened["messages"]) == (
+            dispute.pk,
+            "open",
+            None,
+            [],
+        )
+        await db(
+            disputes.dispute_add_message, dispute=dispute, actor=team.leader, body="We shipped"
+        )
+        evidence = (await next_of_type(socket, "dispute.updated"))["dispute"]
+        assert [message["body"] for message in evidence["messages"]] == ["We shipped"]
+        await db(
+            disputes.dispute_resolve, dispute=dispute, actor=staff, outcome="refund", note="Refund"
+        )
+        resolved = (await next_of_type(socket, "dispute.updated"))["dispute"]
+        assert (resolved["status"], resolved["outcome"], resolved["refund_amount"]) == (
+            "resolved",
+            "refund",
+            "1000.00",
+        )
+        await socket.disconnect()
+
+    run(scenario)
