@@ -12,7 +12,7 @@ class ProposalForm(forms.Form):
     # Parsed by `escrow.money.parse_amount` in the view, like the API does.
     price = forms.CharField(
         max_length=20,
-        help_text="In US dollars, e.g. 1000.00.",
+        help_text="For example 1000.00.",
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     currency = forms.ChoiceField(

@@ -31,7 +31,9 @@ AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 TIMEOUT_MS = 10_000
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's event loop must be gone before other tests run, since it
+# makes `async_to_sync` refuse to work in this thread.
+@pytest.fixture(scope="module")
 def browser():
     if not os.path.exists(CHROMIUM):
         pytest.fail(
