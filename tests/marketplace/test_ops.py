@@ -180,7 +180,7 @@ def test_healthz_is_503_naming_the_database_when_it_does_not_answer():
 
 @pytest.mark.django_db
 def test_schema_is_an_openapi_document_served_without_login(client):
-    response = client.get("/api/schema/", {"format": "json"})
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
 
     assert response.status_code == 200
     document = json.loads(response.content)

@@ -5,11 +5,21 @@ consumer reads the database from its own thread."""
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from rest_framework.authtoken.models import Token
 
 from marketplace.asgi import application
 from tests.factories import ConversationFactory, GroupFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Each scenario runs in its own event loop; channels-redis keeps asyncio locks bound
+    to the loop that first waited on them, so every test gets a new layer instance."""
+    channel_layers.backends = {}
+    yield
+    channel_layers.backends = {}
 
 
 def run(coroutine_function):
