@@ -308,6 +308,9 @@ class ConversationOutputSerializer(serializers.Serializer):
     active_proposal_id = serializers.IntegerField(allow_null=True)
     total_proposals = serializers.IntegerField()
     total_completed_projects = serializers.IntegerField()
+    unread_count = serializers.IntegerField(
+        help_text="Messages after the caller's read mark that someone else posted."
+    )
     created_at = serializers.DateTimeField()
 
 
@@ -351,9 +354,45 @@ class ConversationListCreateApi(APIView):
         conversation, created = services.conversation_open(
             buyer=request.user, group=serializer.validated_data["group_id"]
         )
+        conversation = selectors.conversation_list(user=request.user).get(pk=conversation.pk)
         return Response(
             ConversationOutputSerializer(conversation).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ConversationReadApi(APIView):
+    class ConversationReadInputSerializer(serializers.Serializer):
+        last_message_id = serializers.IntegerField(
+            required=False, min_value=0, max_value=2**63 - 1, help_text="Default: the latest."
+        )
+
+    class ConversationReadOutputSerializer(serializers.Serializer):
+        last_read_message_id = serializers.IntegerField()
+        unread_count = serializers.IntegerField()
+
+    @extend_schema(
+        operation_id="conversations_read",
+        request=ConversationReadInputSerializer,
+        responses={200: ConversationReadOutputSerializer, **errors(400, 401, 404)},
+        description="Participants mark the conversation read up to a message (never back).",
+    )
+    def post(self, request, conversation_id):
+        conversation = selectors.conversation_get(
+            conversation_id=conversation_id, user=request.user
+        )
+        serializer = self.ConversationReadInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        mark = services.conversation_mark_read(
+            conversation=conversation,
+            user=request.user,
+            message_id=serializer.validated_data.get("last_message_id"),
+        )
+        unread = selectors.conversation_list(user=request.user).get(pk=conversation.pk)
+        return Response(
+            self.ConversationReadOutputSerializer(
+                {"last_read_message_id": mark, "unread_count": unread.unread_count}
+            ).data
         )
 
 

@@ -3,6 +3,7 @@
 from .api import (
     ConversationListCreateApi,
     ConversationMessagesApi,
+    ConversationReadApi,
     GroupDetailApi,
     GroupLeadershipTransferApi,
     GroupLeaveApi,
@@ -37,6 +38,11 @@ urlpatterns = [
         r"conversations/(?P<conversation_id>[0-9]+)/messages",
         ConversationMessagesApi.as_view(),
         "api-conversation-messages",
+    ),
+    api_path(
+        r"conversations/(?P<conversation_id>[0-9]+)/read",
+        ConversationReadApi.as_view(),
+        "api-conversation-read",
     ),
     api_path("notifications", NotificationListApi.as_view(), "api-notifications"),
     api_path(

@@ -1,7 +1,8 @@
 """Websocket consumers: a conversation's live chat and a user's own notification stream.
 
 Frames out are JSON objects with a `type`: `message.created`, `proposal.updated`,
-`task.updated`, `dispute.updated`, `typing`, `message.ack`, `error`; on the user stream
+`task.updated`, `dispute.updated`, `typing`, `read.updated` (a read receipt),
+`message.ack`, `error`; on the user stream
 `notification.created` and `wallet.updated`. Payloads have the REST API's shapes.
 Close codes: 4401 not authenticated, 4404 not a participant (or no such conversation),
 4403 access revoked (left the group).
@@ -110,6 +111,8 @@ class ConversationConsumer(StreamConsumer):
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "message.send":
             await self._message_send(content)
+        elif kind == "read":
+            await self._mark_read(content.get("last_message_id"))
         elif kind == "typing":
             await self.channel_layer.group_send(
                 conversation_stream(self.conversation_id),
@@ -122,7 +125,7 @@ class ConversationConsumer(StreamConsumer):
                 },
             )
         else:
-            await self.error("unknown_type", "Frames have a type: message.send or typing.")
+            await self.error("unknown_type", "Frames have a type: message.send, read or typing.")
 
     async def _message_send(self, content):
         client_id = content.get("client_id")
@@ -150,6 +153,14 @@ class ConversationConsumer(StreamConsumer):
             await self.error(refusal.code, refusal.message, client_id=client_id)
             return
         await self.send_json({"type": "message.ack", "client_id": client_id, "message": message})
+
+    async def _mark_read(self, message_id):
+        if message_id is not None and (not isinstance(message_id, int) or message_id < 0):
+            await self.error("invalid", "last_message_id is a message id.")
+            return
+        await database_sync_to_async(services.conversation_mark_read)(
+            conversation=self.conversation, user=self.user, message_id=message_id
+        )
 
     @database_sync_to_async
     def _conversation(self):

@@ -59,3 +59,14 @@ def message_created(message) -> None:
 def access_revoked(*, user_id: int, conversation_ids: list[int]) -> None:
     """The user left a group: their open sockets on its conversations close."""
     publish_to_user(user_id, {"type": "access.revoked", "conversation_ids": conversation_ids})
+
+
+def read_receipt(*, conversation_id: int, user, message_id: int) -> None:
+    publish_to_conversation(
+        conversation_id,
+        {
+            "type": "read.updated",
+            "user": {"id": user.pk, "username": user.username},
+            "last_read_message_id": message_id,
+        },
+    )

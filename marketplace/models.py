@@ -116,6 +116,27 @@ class IdempotencyRecord(models.Model):
         return f"Idempotency key {self.key!r} of user #{self.user_id}"
 
 
+class ConversationReadMark(models.Model):
+    """How far a participant has read a conversation: the unread badge counts the
+    messages after `last_read_message_id` that someone else posted. Never moves back."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="read_marks"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    last_read_message_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "conversation_read_marks"
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "user"], name="unique_read_mark")
+        ]
+
+    def __str__(self):
+        return f"{self.user} read {self.conversation} up to #{self.last_read_message_id}"
+
+
 class FlagGroup(models.Model):
     """Turns a django-waffle flag on for the members of a marketplace group (waffle itself
     knows users and auth groups; see `marketplace.rollout`)."""

@@ -5,11 +5,28 @@ Each list is one query (plus the paginator's count): related rows come through
 """
 
 from django.db import connection
-from django.db.models import BooleanField, Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 
 from .errors import NotFound
-from .models import Conversation, Group, GroupMembership, Message, Notification
+from .models import (
+    Conversation,
+    ConversationReadMark,
+    Group,
+    GroupMembership,
+    Message,
+    Notification,
+)
 
 # One element of the group's JSON `skills` list equals the given skill, ignoring case.
 _SKILL_SQL = {
@@ -83,10 +100,28 @@ def _participant_filter(user) -> Q:
     return Q(product_owner_id=user.pk) | Q(Exists(member))
 
 
+def with_unread_count(conversations: QuerySet[Conversation], *, user) -> QuerySet[Conversation]:
+    """Annotate `unread_count`: messages after the user's read mark that someone else
+    (or the system) posted. Two subqueries, whatever the number of rows."""
+    mark = ConversationReadMark.objects.filter(conversation=OuterRef("pk"), user_id=user.pk)
+    unread = (
+        Message.objects.filter(conversation=OuterRef("pk"), id__gt=OuterRef("last_read_id"))
+        .exclude(sender_id=user.pk)
+        .order_by()
+        .values("conversation")
+        .annotate(count=Count("id"))
+        .values("count")
+    )
+    return conversations.annotate(
+        last_read_id=Coalesce(Subquery(mark.values("last_read_message_id")[:1]), 0)
+    ).annotate(unread_count=Coalesce(Subquery(unread), 0))
+
+
 def conversation_list(*, user) -> QuerySet[Conversation]:
     """The conversations `user` takes part in, as the buyer or as a current member of the
-    group; newest first."""
-    return Conversation.objects.filter(_participant_filter(user)).order_by("-created_at", "-id")
+    group, with their unread counts; newest first."""
+    conversations = Conversation.objects.filter(_participant_filter(user))
+    return with_unread_count(conversations, user=user).order_by("-created_at", "-id")
 
 
 def conversation_get(*, conversation_id, user) -> Conversation:

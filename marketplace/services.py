@@ -12,12 +12,13 @@ added member, never interleave.
 
 from django.contrib.auth import authenticate, get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, Value
+from django.db.models.functions import Greatest
 from rest_framework.authtoken.models import Token
 
 from . import events
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
-from .models import Conversation, Group, GroupMembership, Message
+from .models import Conversation, ConversationReadMark, Group, GroupMembership, Message
 from .signals import group_created, group_deleting, member_left, user_registered
 
 User = get_user_model()
@@ -211,3 +212,23 @@ def message_send(*, conversation: Conversation, sender, body: str) -> Message:
     if not body:
         raise InvalidInput("A message needs a body.", code="blank_message")
     return message_create(conversation=conversation, sender=sender, body=body)
+
+
+@transaction.atomic
+def conversation_mark_read(
+    *, conversation: Conversation, user, message_id: int | None = None
+) -> int:
+    """The participant has read up to `message_id` (default: the latest message). The
+    mark never moves back, so tabs reporting out of order cannot re-open old messages.
+    Announces a read receipt to the conversation after commit; returns the mark."""
+    latest = conversation.messages.order_by("-id").values_list("id", flat=True).first() or 0
+    target = latest if message_id is None else min(message_id, latest)
+    mark, _ = ConversationReadMark.objects.get_or_create(conversation=conversation, user=user)
+    ConversationReadMark.objects.filter(pk=mark.pk).update(
+        last_read_message_id=Greatest("last_read_message_id", Value(target))
+    )
+    mark.refresh_from_db()
+    events.read_receipt(
+        conversation_id=conversation.pk, user=user, message_id=mark.last_read_message_id
+    )
+    return mark.last_read_message_id

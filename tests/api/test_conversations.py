@@ -54,6 +54,7 @@ def test_buyer_opens_a_conversation_once_then_gets_the_same_one(client_for, buye
         "active_proposal_id": None,
         "total_proposals": 0,
         "total_completed_projects": 0,
+        "unread_count": 0,
         "created_at": conversation.created_at.isoformat().replace("+00:00", "Z"),
     }
     assert first.json() == expected
