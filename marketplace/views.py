@@ -452,7 +452,7 @@ def conversation_list(request):
     conversations = (
         selectors.conversation_list(user=request.user)
         .select_related("group", "product_owner")
-        .annotate(message_count=Count("messages"), last_message_at=Max("messages__created_at"))
+        .annotate(last_message_at=Max("messages__created_at"))
     )
     return render(request, "marketplace/conversation_list.html", {"conversations": conversations})
 
@@ -471,6 +471,11 @@ def _conversation_or_404(request, conversation_id) -> Conversation:
 def chat(request, conversation_id):
     conversation = _conversation_or_404(request, conversation_id)
     chat_messages = list(selectors.message_list(conversation=conversation))
+    if chat_messages:
+        # Opening the chat reads it (idempotent: the mark only moves forward).
+        services.conversation_mark_read(
+            conversation=conversation, user=request.user, message_id=chat_messages[-1].pk
+        )
     context = {
         "conversation": conversation,
         "chat_messages": chat_messages,

@@ -87,6 +87,10 @@
       switch (frame.type) {
         case "message.created":
           addMessage(frame.message);
+          // Read while looking at it: the unread badge stays at zero for this chat.
+          if (document.visibilityState === "visible") {
+            live.send({ type: "read", last_message_id: frame.message.id });
+          }
           break;
         case "message.ack":
           delete pending[frame.client_id];

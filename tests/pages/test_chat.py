@@ -12,15 +12,20 @@ from .conftest import csrf_post, flashes, text
 pytestmark = pytest.mark.django_db
 
 
-def test_the_conversation_list_shows_message_counts_for_both_sides(as_user, team):
+def test_the_conversation_list_shows_unread_badges_for_both_sides(as_user, team):
     message_send(conversation=team.conversation, sender=team.buyer, body="Hello")
     message_send(conversation=team.conversation, sender=team.leader, body="Hi!")
-    buyer_page = text(as_user(team.buyer).get("/conversations/"))
-    assert f"{team.group.name} 2 messages" in buyer_page
+    message_send(conversation=team.conversation, sender=team.leader, body="Anyone?")
+    buyer = as_user(team.buyer)
+    buyer_page = text(buyer.get("/conversations/"))
+    assert f"{team.group.name} 2 unread" in buyer_page
     assert "you are the buyer" in buyer_page
     member_page = text(as_user(team.members[0]).get("/conversations/"))
-    assert f"{team.buyer.username} · {team.group.name} 2 messages" in member_page
+    assert f"{team.buyer.username} · {team.group.name} 3 unread" in member_page
     assert "your group" in member_page
+
+    buyer.get(f"/conversations/{team.conversation.pk}/")  # opening the chat reads it
+    assert f"{team.group.name} All read" in text(buyer.get("/conversations/"))
     assert "No conversations yet" in text(as_user(UserFactory()).get("/conversations/"))
 
 
