@@ -183,6 +183,56 @@ def _lock_hold(hold_id: int, *extra_wallet_ids: int):
     return hold, wallets
 
 
+def _post_wallet_entry(
+    *,
+    operation: str,
+    kind: str,
+    wallet: Wallet,
+    counterparty: Wallet,
+    amount: Money,
+    credit: bool,
+    idempotency_key: str,
+    actor,
+    memo: str,
+    debit_label: str = "",
+    **log_fields,
+) -> tuple[EscrowTransaction, bool]:
+    """One entry between a user's wallet and a system account, the shape of deposits,
+    withdrawals and adjustments: lock the wallet, replay an earlier call under the key,
+    refuse a debit beyond the available balance, post, log. Returns the entry and
+    whether it was posted now (False: replayed)."""
+    with transaction.atomic():
+        _, wallets, _ = lock_accounts(wallet_ids=[wallet.pk])
+        wallet = wallets[wallet.pk]
+        replayed = _replay(
+            idempotency_key,
+            matches=lambda legs: (
+                legs[0].kind == kind
+                and legs[0].amount == amount
+                and (legs[0].to_wallet_id if credit else legs[0].from_wallet_id) == wallet.pk
+            ),
+        )
+        if replayed:
+            return replayed[0], False
+        if not credit:
+            _require_available(wallet, amount, debit_label)
+        source, destination = (counterparty, wallet) if credit else (wallet, counterparty)
+        (entry,) = ledger.post(
+            [ledger.Leg(kind, amount, source, destination, memo=memo)],
+            idempotency_key=idempotency_key,
+            actor=actor,
+        )
+        _log(
+            operation,
+            key=idempotency_key,
+            actor=actor,
+            legs=[entry],
+            wallet=wallet.pk,
+            **log_fields,
+        )
+        return entry, True
+
+
 def new_key() -> str:
     return uuid.uuid4().hex
 
@@ -199,32 +249,18 @@ def wallet_deposit(*, user, amount: Money, idempotency_key: str, actor=None) -> 
     # The charge happens before any lock: no provider call while a wallet row is locked.
     reference = provider.charge(user_id=user.pk, amount=amount, idempotency_key=idempotency_key)
     external = system_wallet(kind=Wallet.Kind.EXTERNAL, currency=str(amount.currency))
-    with transaction.atomic():
-        _, wallets, _ = lock_accounts(wallet_ids=[wallet.pk])
-        wallet = wallets[wallet.pk]
-        replayed = _replay(
-            idempotency_key,
-            matches=lambda legs: (
-                legs[0].kind == Kind.DEPOSIT
-                and legs[0].to_wallet_id == wallet.pk
-                and legs[0].amount == amount
-            ),
-        )
-        if replayed:
-            return replayed[0]
-        (entry,) = ledger.post(
-            [ledger.Leg(Kind.DEPOSIT, amount, external, wallet, memo=reference)],
-            idempotency_key=idempotency_key,
-            actor=actor or user,
-        )
-        _log(
-            "wallet.deposit",
-            key=idempotency_key,
-            actor=actor or user,
-            legs=[entry],
-            wallet=wallet.pk,
-        )
-        return entry
+    entry, _ = _post_wallet_entry(
+        operation="wallet.deposit",
+        kind=Kind.DEPOSIT,
+        wallet=wallet,
+        counterparty=external,
+        amount=amount,
+        credit=True,
+        idempotency_key=idempotency_key,
+        actor=actor or user,
+        memo=reference,
+    )
+    return entry
 
 
 @_refusals_logged("wallet.withdraw")
@@ -234,38 +270,25 @@ def wallet_withdraw(*, user, amount: Money, idempotency_key: str, actor=None) ->
     wallet = wallet_for_user(user=user, currency=str(amount.currency))
     _require_currency(amount, wallet)
     external = system_wallet(kind=Wallet.Kind.EXTERNAL, currency=str(amount.currency))
-    with transaction.atomic():
-        _, wallets, _ = lock_accounts(wallet_ids=[wallet.pk])
-        wallet = wallets[wallet.pk]
-        replayed = _replay(
-            idempotency_key,
-            matches=lambda legs: (
-                legs[0].kind == Kind.WITHDRAWAL
-                and legs[0].from_wallet_id == wallet.pk
-                and legs[0].amount == amount
-            ),
-        )
-        if replayed:
-            return replayed[0]
-        _require_available(wallet, amount, "the withdrawal of")
-        (entry,) = ledger.post(
-            [ledger.Leg(Kind.WITHDRAWAL, amount, wallet, external, memo="Payout requested")],
-            idempotency_key=idempotency_key,
-            actor=actor or user,
-        )
+    entry, posted = _post_wallet_entry(
+        operation="wallet.withdraw",
+        kind=Kind.WITHDRAWAL,
+        wallet=wallet,
+        counterparty=external,
+        amount=amount,
+        credit=False,
+        idempotency_key=idempotency_key,
+        actor=actor or user,
+        memo="Payout requested",
+        debit_label="the withdrawal of",
+    )
+    if posted:  # a replay asks for no second payout
         transaction.on_commit(
             lambda: payment_provider().payout(
                 user_id=user.pk, amount=amount, reference=idempotency_key
             )
         )
-        _log(
-            "wallet.withdraw",
-            key=idempotency_key,
-            actor=actor or user,
-            legs=[entry],
-            wallet=wallet.pk,
-        )
-        return entry
+    return entry
 
 
 # --- escrow -------------------------------------------------------------------------
@@ -477,34 +500,18 @@ def wallet_adjust(
     magnitude = parse_amount(abs(amount.amount), str(amount.currency))
     _require_currency(magnitude, wallet)
     platform = system_wallet(kind=Wallet.Kind.PLATFORM, currency=wallet.currency)
-    with transaction.atomic():
-        _, wallets, _ = lock_accounts(wallet_ids=[wallet.pk])
-        wallet = wallets[wallet.pk]
-        replayed = _replay(
-            idempotency_key,
-            matches=lambda legs: (
-                legs[0].kind == Kind.ADJUSTMENT
-                and legs[0].amount == magnitude
-                and (legs[0].to_wallet_id if credit else legs[0].from_wallet_id) == wallet.pk
-            ),
-        )
-        if replayed:
-            return replayed[0]
-        if not credit:
-            _require_available(wallet, magnitude, "the debit of")
-        source, destination = (platform, wallet) if credit else (wallet, platform)
-        (entry,) = ledger.post(
-            [ledger.Leg(Kind.ADJUSTMENT, magnitude, source, destination, memo=reason[:255])],
-            idempotency_key=idempotency_key,
-            actor=actor,
-        )
-        _log(
-            "wallet.adjust",
-            key=idempotency_key,
-            actor=actor,
-            legs=[entry],
-            wallet=wallet.pk,
-            direction="credit" if credit else "debit",
-            reason=reason,
-        )
-        return entry
+    entry, _ = _post_wallet_entry(
+        operation="wallet.adjust",
+        kind=Kind.ADJUSTMENT,
+        wallet=wallet,
+        counterparty=platform,
+        amount=magnitude,
+        credit=credit,
+        idempotency_key=idempotency_key,
+        actor=actor,
+        memo=reason[:255],
+        debit_label="the debit of",
+        direction="credit" if credit else "debit",
+        reason=reason,
+    )
+    return entry
