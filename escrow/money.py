@@ -3,6 +3,7 @@
 Amounts are `Money` (a `Decimal` and a currency), never floats, always to the cent.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -93,3 +94,29 @@ def split_pool(pool: Money, participants: int) -> list[Money]:
         Money((base + (1 if index < leftover else 0)) * CENT, pool.currency)
         for index in range(participants)
     ]
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Who gets what when `amount` leaves escrow: the payees are whatever the caller
+    passed in (wallets, users or ids), the shares in their order."""
+
+    platform_fee: Money
+    leader: object
+    leader_commission: Money
+    shares: list[tuple[object, Money]]
+
+
+def distribute(amount: Money, rates: Rates, *, leader, members: Sequence) -> Distribution:
+    """The release rule of CONTRACT.md: the fee breakdown of `amount`, the commission to
+    the leader, the pool split among `members` (in order of joining). With nobody left
+    to share the pool, it goes to the leader."""
+    breakdown = fee_breakdown(amount, rates)
+    sharers = list(members) or [leader]
+    shares = split_pool(breakdown.member_pool, len(sharers))
+    return Distribution(
+        platform_fee=breakdown.platform_fee,
+        leader=leader,
+        leader_commission=breakdown.leader_commission,
+        shares=list(zip(sharers, shares, strict=True)),
+    )

@@ -28,7 +28,7 @@ from .errors import (
 )
 from .locking import lock_accounts
 from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet
-from .money import Rates, fee_breakdown, parse_amount, split_pool
+from .money import Rates, distribute, parse_amount
 from .payments import payment_provider
 
 logger = logging.getLogger("escrow.operations")
@@ -339,19 +339,13 @@ def _payout_legs(
     platform: Wallet,
     rates: Rates,
 ) -> list[ledger.Leg]:
-    """Distribute `amount` out of the hold: platform fee, leader commission, member shares.
-    With no member left to share the pool, it goes to the leader."""
-    breakdown = fee_breakdown(amount, rates)
+    """Distribute `amount` out of the hold by the release rule (`money.distribute`)."""
+    plan = distribute(amount, rates, leader=leader_wallet, members=member_wallets)
     legs = [
-        ledger.Leg(Kind.PLATFORM_FEE, breakdown.platform_fee, hold, platform),
-        ledger.Leg(Kind.LEADER_COMMISSION, breakdown.leader_commission, hold, leader_wallet),
+        ledger.Leg(Kind.PLATFORM_FEE, plan.platform_fee, hold, platform),
+        ledger.Leg(Kind.LEADER_COMMISSION, plan.leader_commission, hold, leader_wallet),
     ]
-    sharers = list(member_wallets) or [leader_wallet]
-    shares = split_pool(breakdown.member_pool, len(sharers))
-    legs += [
-        ledger.Leg(Kind.MEMBER_SHARE, share, hold, wallet)
-        for wallet, share in zip(sharers, shares, strict=True)
-    ]
+    legs += [ledger.Leg(Kind.MEMBER_SHARE, share, hold, wallet) for wallet, share in plan.shares]
     return [leg for leg in legs if leg.amount.amount > 0]
 
 

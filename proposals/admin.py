@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from djmoney.money import Money
 
-from escrow.money import fee_breakdown, split_pool
+from escrow.money import distribute
 from marketplace.admin import StaffViewMixin
 from marketplace.errors import DomainError
 
@@ -83,17 +83,12 @@ def escrow_split(proposal: Proposal, action: str, *, for_dispute: bool = False) 
         split["lines"] = [("Refund to the buyer", buyer.username, held)]
         return split
     leader, members = proposal_payees(proposal=proposal)
-    breakdown = fee_breakdown(held, proposal_rates(proposal))
-    sharers = members or [leader]
+    plan = distribute(held, proposal_rates(proposal), leader=leader, members=members)
     lines = [
-        ("Platform fee", "platform", breakdown.platform_fee),
-        ("Leader commission", leader.username, breakdown.leader_commission),
+        ("Platform fee", "platform", plan.platform_fee),
+        ("Leader commission", leader.username, plan.leader_commission),
     ]
-    shares = split_pool(breakdown.member_pool, len(sharers))
-    lines += [
-        ("Member share", member.username, share)
-        for member, share in zip(sharers, shares, strict=True)
-    ]
+    lines += [("Member share", member.username, share) for member, share in plan.shares]
     split["lines"] = lines
     return split
 

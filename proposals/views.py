@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from djmoney.money import Money
 
 from escrow.models import EscrowTransaction
-from escrow.money import Rates, parse_amount, split_pool
+from escrow.money import Rates, distribute, parse_amount
 from escrow.selectors import wallet_get
 from marketplace import selectors as marketplace_selectors
 from marketplace.errors import DomainError
@@ -111,12 +111,13 @@ def _expected_share(proposal: Proposal, user):
         member_ids, leader_id = [member.pk for member in members], leader.pk
     else:
         return None
-    # With nobody left to share the pool, it goes to the leader (as escrow_release does).
-    sharers = member_ids or [leader_id]
-    if user.pk not in sharers:
+    plan = distribute(
+        proposal.price, services.proposal_rates(proposal), leader=leader_id, members=member_ids
+    )
+    shares = dict(plan.shares)
+    if user.pk not in shares:
         return None
-    shares = split_pool(proposal.member_pool, len(sharers))
-    return {"share": shares[sharers.index(user.pk)], "sharers": len(sharers)}
+    return {"share": shares[user.pk], "sharers": len(shares)}
 
 
 def decorate_card(proposal: Proposal, user) -> Proposal:
