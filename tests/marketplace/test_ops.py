@@ -1,6 +1,6 @@
-"""The operators' interface: home page, health check, API docs, admin, demo data and the
-production settings. Real PostgreSQL and Redis throughout; failures are provoked for
-real (a closed port), never mocked."""
+"""The operators' interface: home page, health check, API docs, admin and the production
+settings (the demo data is in test_seed_demo.py). Real PostgreSQL and Redis throughout;
+failures are provoked for real (a closed port), never mocked."""
 
 import json
 import os
@@ -13,21 +13,18 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.urls import reverse
 from djmoney.money import Money
 
 from escrow import services
 from escrow.models import EscrowTransaction, Wallet
 from escrow.reconcile import find_problems
-from legacy.models import Order, Project
-from marketplace.models import Conversation, Group, GroupMembership, Message, User
+from marketplace.models import User
 from tests.factories import GroupFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOSED_PORT_REDIS = "redis://127.0.0.1:1/0"
 PLAIN_STATIC = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
-DEMO_USERS = ("alice", "bob", "lena", "max", "mia", "omar", "nina")
 
 
 @pytest.fixture(autouse=True)
@@ -293,78 +290,6 @@ def test_wallet_balances_cannot_be_edited_in_the_admin(staff_client):
     page = staff_client.get(_admin_url(Wallet, "change", wallet.pk)).content.decode()
     assert 'name="available_balance_0"' not in page
     assert find_problems() == []
-
-
-# --- demo data -----------------------------------------------------------------------
-
-SEEDED_MODELS = (
-    User,
-    Group,
-    GroupMembership,
-    Conversation,
-    Message,
-    Wallet,
-    EscrowTransaction,
-    Project,
-    Order,
-)
-
-
-def _counts() -> dict[str, int]:
-    counts = {model.__name__: model.objects.count() for model in SEEDED_MODELS}
-    counts["GroupWallet"] = apps.get_model("escrow", "GroupWallet").objects.count()
-    return counts
-
-
-@pytest.mark.django_db
-def test_seed_demo_is_idempotent_and_goes_through_the_ledger(capsys):
-    call_command("seed_demo")
-    first = _counts()
-    out = capsys.readouterr().out
-    call_command("seed_demo")
-    second = _counts()
-
-    assert first == second
-    assert first["User"] == 8
-    assert first["Group"] == 2
-    assert first["GroupMembership"] == 5
-    assert first["Message"] == 4
-    assert first["Project"] == 2
-    assert first["Order"] == 1
-    assert first["EscrowTransaction"] == 2
-    assert find_problems() == []
-
-    admin_user = User.objects.get(username="admin")
-    assert admin_user.is_superuser and admin_user.is_staff
-    assert admin_user.check_password("admin-demo-pass")
-    for name in DEMO_USERS:
-        assert User.objects.get(username=name).check_password("demo-pass-123")
-    assert Wallet.objects.get(user__username="alice").available_balance == Money("5000.00", "USD")
-    assert Wallet.objects.get(user__username="bob").available_balance == Money("2500.00", "USD")
-    pixel = Group.objects.get(name="Pixel Crafters")
-    assert pixel.leader.username == "lena"
-    assert [m.user.username for m in pixel.memberships.order_by("joined_at", "pk")] == [
-        "lena",
-        "max",
-        "mia",
-    ]
-    assert Group.objects.get(name="Data Wranglers").leader.username == "omar"
-    conversation = Conversation.objects.get(product_owner__username="alice", group=pixel)
-    assert conversation.messages.count() == 4
-    assert all(project.is_legacy for project in Project.objects.all())
-    assert "127.0.0.1:8000" in out
-    assert "admin / admin-demo-pass" in out
-    assert "demo-pass-123" in out
-
-
-@pytest.mark.django_db
-def test_seed_demo_refuses_without_the_sandbox_payment_provider(settings):
-    settings.PAYMENTS_SANDBOX = False
-
-    with pytest.raises(CommandError, match="PAYMENTS_SANDBOX"):
-        call_command("seed_demo", verbosity=0)
-
-    assert User.objects.count() == 0
 
 
 # --- production settings -------------------------------------------------------------
