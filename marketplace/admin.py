@@ -8,6 +8,7 @@ from waffle.models import Flag
 
 from .models import (
     Conversation,
+    ConversationReadMark,
     FlagGroup,
     Group,
     GroupMembership,
@@ -87,8 +88,20 @@ class GroupMembershipAdmin(StaffViewMixin, admin.ModelAdmin):
         return False
 
 
+class ReadMarkInline(StaffViewMixin, admin.TabularInline):
+    model = ConversationReadMark
+    fields = readonly_fields = ("user", "last_read_message_id", "updated_at")
+    extra = 0
+    can_delete = False
+    verbose_name = "read mark"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Conversation)
 class ConversationAdmin(StaffViewMixin, admin.ModelAdmin):
+    inlines = [ReadMarkInline]
     list_display = ("id", "product_owner", "group", "total_proposals", "created_at")
     search_fields = ("product_owner__username", "group__name")
     list_filter = ("created_at",)

@@ -6,6 +6,7 @@ Views are thin, like the API's: parse a form, call the same service or selector 
 API, turn a `DomainError` into a flash message in plain words, redirect.
 """
 
+from collections.abc import Callable
 from functools import wraps
 
 import redis
@@ -17,7 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
 from django.db.models import Count, Max, Prefetch, Sum
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.cache import never_cache
@@ -457,7 +458,12 @@ def conversation_list(request):
     return render(request, "marketplace/conversation_list.html", {"conversations": conversations})
 
 
-def _conversation_or_404(request, conversation_id) -> Conversation:
+# The apps above the core add their part of the chat page (proposals add their cards and
+# form) by appending a `(request, conversation) -> context` function in their ready().
+chat_panels: list[Callable[[HttpRequest, Conversation], dict]] = []
+
+
+def conversation_or_404(request, conversation_id) -> Conversation:
     conversation = found_or_404(
         selectors.conversation_get, conversation_id=conversation_id, user=request.user
     )
@@ -469,7 +475,7 @@ def _conversation_or_404(request, conversation_id) -> Conversation:
 @page_login_required
 @require_GET
 def chat(request, conversation_id):
-    conversation = _conversation_or_404(request, conversation_id)
+    conversation = conversation_or_404(request, conversation_id)
     chat_messages = list(selectors.message_list(conversation=conversation))
     if chat_messages:
         # Opening the chat reads it (idempotent: the mark only moves forward).
@@ -486,10 +492,8 @@ def chat(request, conversation_id):
         "new_workflow": flag_active_for(request.user),
     }
     if context["new_workflow"]:
-        # Proposals sit above the core: their part of the page comes from their app.
-        from proposals.views import proposal_panel_context
-
-        context.update(proposal_panel_context(request, conversation))
+        for panel in chat_panels:
+            context.update(panel(request, conversation))
     return render(request, "marketplace/chat.html", context)
 
 
@@ -497,7 +501,7 @@ def chat(request, conversation_id):
 @require_POST
 def message_post(request, conversation_id):
     """The chat's fallback when the websocket is not open: a plain form POST."""
-    conversation = _conversation_or_404(request, conversation_id)
+    conversation = conversation_or_404(request, conversation_id)
     form = MessageForm(request.POST)
     if form.is_valid():
         try:

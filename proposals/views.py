@@ -17,10 +17,15 @@ from djmoney.money import Money
 from escrow.models import EscrowTransaction
 from escrow.money import Rates, distribute, parse_amount
 from escrow.selectors import wallet_get
-from marketplace import selectors as marketplace_selectors
 from marketplace.errors import DomainError
 from marketplace.models import Conversation, GroupMembership
-from marketplace.views import found_or_404, is_htmx, new_workflow_required, refusal
+from marketplace.views import (
+    conversation_or_404,
+    found_or_404,
+    is_htmx,
+    new_workflow_required,
+    refusal,
+)
 
 from . import selectors, services, task_services
 from .forms import ProposalForm, RequestChangesForm, TaskAssignForm, TaskForm, TaskMoveForm
@@ -178,20 +183,11 @@ def proposal_panel_context(request, conversation: Conversation) -> dict:
     }
 
 
-def _conversation_or_404(request, conversation_id) -> Conversation:
-    conversation = found_or_404(
-        marketplace_selectors.conversation_get, conversation_id=conversation_id, user=request.user
-    )
-    return Conversation.objects.select_related("group__leader", "product_owner").get(
-        pk=conversation.pk
-    )
-
-
 @new_workflow_required
 @require_GET
 def proposal_panel(request, conversation_id):
     """The cards alone, re-fetched by htmx when a proposal or task event arrives."""
-    conversation = _conversation_or_404(request, conversation_id)
+    conversation = conversation_or_404(request, conversation_id)
     context = {"conversation": conversation, **proposal_panel_context(request, conversation)}
     return render(request, "proposals/_panel.html", context)
 
@@ -212,7 +208,7 @@ def _next_or(request, default: str) -> str:
 @new_workflow_required
 @require_POST
 def proposal_create(request, conversation_id):
-    conversation = _conversation_or_404(request, conversation_id)
+    conversation = conversation_or_404(request, conversation_id)
     form = ProposalForm(request.POST)
     back = reverse("chat", args=[conversation.pk]) + "#new-proposal"
     if not form.is_valid():
