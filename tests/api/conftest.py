@@ -1,10 +1,8 @@
 """Fixtures of the API tests: users, money helpers. (Clients are in tests/conftest.py.)"""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from djmoney.money import Money
 
 from escrow import services as escrow_services
@@ -44,27 +42,3 @@ def balances(user) -> tuple[str, str, str]:
 
 def entry_count(**filters) -> int:
     return EscrowTransaction.objects.filter(**filters).count()
-
-
-def run_together(*calls):
-    """Start every call at the same moment in its own thread (own connection); return
-    each outcome (the result, or the exception raised) in order."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            outcomes[index] = call()
-        except Exception as error:
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung: deadlock?"
-    return outcomes

@@ -8,10 +8,11 @@ from django.utils import timezone
 from escrow.models import EscrowTransaction
 from marketplace.idempotency import purge_expired
 from marketplace.models import IdempotencyRecord
+from tests.concurrency import run_together
 from tests.conftest import token_client
 from tests.factories import UserFactory
 
-from .conftest import balances, entry_count, fund, run_together
+from .conftest import balances, entry_count, fund
 
 
 def post(client, url, body, key):

@@ -2,49 +2,24 @@
 so the row locks and constraints are what keep the money right."""
 
 import random
-import threading
 from collections import Counter
 from decimal import Decimal
 from functools import partial
 
 import pytest
-from django.db import connection
 
 from escrow import services
 from escrow.errors import EscrowNotHeld, InsufficientFunds
 from escrow.models import EscrowHold, Wallet
 from escrow.money import Rates
 from marketplace.errors import DomainError
+from tests.concurrency import run_together
 from tests.factories import GroupFactory, UserFactory
 
 from .conftest import available, platform_revenue, usd
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
 STANDARD = Rates(platform_fee=Decimal("0.10"), leader_commission=Decimal("0.03"))
-
-
-def run_together(*calls):
-    """Start every call at the same moment in its own thread; return each outcome (the
-    result, or the exception raised) in order."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            outcomes[index] = call()
-        except Exception as error:
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung: deadlock?"
-    return outcomes
 
 
 def test_a_buyer_with_funds_for_k_locks_gets_exactly_k_of_n(ledger_clean):

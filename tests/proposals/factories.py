@@ -16,6 +16,7 @@ from escrow.services import new_key, wallet_deposit
 from marketplace.models import Conversation, GroupMembership
 from proposals import services
 from proposals.models import Proposal
+from tests.concurrency import run_together
 from tests.factories import ConversationFactory, GroupFactory, UserFactory
 
 
@@ -155,29 +156,9 @@ def expect(team: Team, **overrides) -> dict:
 
 
 def race(*calls, timeout: float = 60):
-    """Run each call in its own thread, all released together by a barrier, each on its
-    own database connection (closed when done). Returns ("ok", result) or ("error",
-    exception) per call, in order."""
-    import threading
-
-    from django.db import connection
-
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=timeout)
-            results[index] = ("ok", call())
-        except Exception as error:
-            results[index] = ("error", error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=timeout)
-        assert not thread.is_alive(), "a racing thread did not finish"
-    return results
+    """`tests.concurrency.run_together`, each outcome as ("ok", result) or ("error",
+    exception)."""
+    return [
+        ("error", outcome) if isinstance(outcome, Exception) else ("ok", outcome)
+        for outcome in run_together(*calls, timeout=timeout)
+    ]
