@@ -19,7 +19,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from djmoney.money import Money
 
-from marketplace.admin import StaffViewMixin
+from marketplace.admin import ViewOnlyAdmin
 from marketplace.errors import DomainError
 
 from . import services, statements
@@ -46,21 +46,8 @@ class AdjustForm(forms.Form):
         return amount
 
 
-class NoEditAdmin(StaffViewMixin, admin.ModelAdmin):
-    """View only: no add, no change, no delete."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Wallet)
-class WalletAdmin(NoEditAdmin):
+class WalletAdmin(ViewOnlyAdmin):
     list_display = ("id", "kind", "user", "balance", "available_balance", "escrow_balance")
     list_filter = ("kind", "balance_currency")
     search_fields = ("user__username", "user__email")
@@ -137,7 +124,7 @@ class WalletAdmin(NoEditAdmin):
 
 
 @admin.register(GroupWallet)
-class GroupWalletAdmin(NoEditAdmin):
+class GroupWalletAdmin(ViewOnlyAdmin):
     list_display = (
         "id",
         "group",
@@ -151,7 +138,7 @@ class GroupWalletAdmin(NoEditAdmin):
 
 
 @admin.register(EscrowHold)
-class EscrowHoldAdmin(NoEditAdmin):
+class EscrowHoldAdmin(ViewOnlyAdmin):
     list_display = ("id", "buyer_wallet", "group_wallet", "amount", "created_at")
     list_filter = ("amount_currency", "created_at")
     search_fields = ("buyer_wallet__user__username", "group_wallet__group__name")
@@ -159,7 +146,7 @@ class EscrowHoldAdmin(NoEditAdmin):
 
 
 @admin.register(EscrowTransaction)
-class EscrowTransactionAdmin(NoEditAdmin):
+class EscrowTransactionAdmin(ViewOnlyAdmin):
     list_display = (
         "id",
         "created_at",

@@ -2,24 +2,13 @@
 
 from django.contrib import admin
 
-from marketplace.admin import StaffViewMixin
+from marketplace.admin import ViewOnlyAdmin
 
 from .models import Order, Project
 
 
-class ReadOnlyAdmin(StaffViewMixin, admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Project)
-class ProjectAdmin(ReadOnlyAdmin):
+class ProjectAdmin(ViewOnlyAdmin):
     list_display = ("id", "title", "owner", "budget", "status", "is_legacy", "created_at")
     list_filter = ("status", "is_legacy", "created_at")
     search_fields = ("title", "description", "owner__username")
@@ -27,7 +16,7 @@ class ProjectAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyAdmin):
+class OrderAdmin(ViewOnlyAdmin):
     list_display = ("id", "project", "buyer", "amount", "status", "is_legacy", "created_at")
     list_filter = ("status", "is_legacy", "created_at")
     search_fields = ("project__title", "buyer__username")

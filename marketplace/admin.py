@@ -33,6 +33,19 @@ class StaffViewMixin:
         return self._is_staff(request) or super().has_module_permission(request)
 
 
+class ViewOnlyAdmin(StaffViewMixin, admin.ModelAdmin):
+    """Shown, never edited here: no add, no change, no delete (the services write)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(User)
 class UserAdmin(StaffViewMixin, DjangoUserAdmin):
     list_display = ("username", "email", "is_staff", "is_active", "date_joined", "last_login")
