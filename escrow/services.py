@@ -362,6 +362,54 @@ def _payees(leader, members, currency: str) -> tuple[int, list[int], Wallet]:
     return leader_wallet.pk, [wallet.pk for wallet in member_wallets], platform
 
 
+def _require_held(hold: EscrowHold) -> None:
+    if hold.amount.amount <= 0:
+        raise EscrowNotHeld(f"Escrow hold #{hold.pk} holds nothing: it was already paid out.")
+
+
+def _pay_out(
+    *,
+    operation: str,
+    hold: EscrowHold,
+    refund_amount: Money | None,
+    leader,
+    members: Sequence,
+    rates: Rates,
+    idempotency_key: str,
+    actor,
+) -> list[EscrowTransaction]:
+    """Empty the hold: `refund_amount` (if any) back to the buyer, the rest to the
+    platform, the leader and the members by the release rule."""
+    leader_id, member_ids, platform = _payees(leader, members, hold.amount_currency)
+    with transaction.atomic():
+        hold, wallets = _lock_hold(hold.pk, leader_id, *member_ids)
+        replayed = _replay(idempotency_key, matches=_release_matches(hold))
+        if replayed:
+            return replayed
+        _require_held(hold)
+        legs = []
+        if refund_amount is not None:
+            _require_currency(refund_amount, hold.buyer_wallet)
+            if not Money(0, hold.amount.currency) < refund_amount < hold.amount:
+                raise InvalidSplit(
+                    f"A split refunds more than 0 and less than the {hold.amount.amount} "
+                    f"{hold.amount.currency} held."
+                )
+            legs.append(ledger.Leg(Kind.REFUND, refund_amount, hold, hold.buyer_wallet))
+        released = hold.amount - (refund_amount or Money(0, hold.amount.currency))
+        legs += _payout_legs(
+            hold,
+            released,
+            leader_wallet=wallets[leader_id],
+            member_wallets=[wallets[pk] for pk in member_ids],
+            platform=platform,
+            rates=rates,
+        )
+        entries = ledger.post(legs, idempotency_key=idempotency_key, actor=actor)
+        _log(operation, key=idempotency_key, actor=actor, legs=entries, hold=hold.pk)
+        return entries
+
+
 @_refusals_logged("escrow.release")
 def escrow_release(
     *,
@@ -374,28 +422,16 @@ def escrow_release(
 ) -> list[EscrowTransaction]:
     """Release everything in the hold: 10 % platform, 3 % leader, 87 % among `members`
     (in order of joining; the first ones get the leftover cents)."""
-    leader_id, member_ids, platform = _payees(leader, members, hold.amount_currency)
-    with transaction.atomic():
-        hold, wallets = _lock_hold(hold.pk, leader_id, *member_ids)
-        replayed = _replay(idempotency_key, matches=_release_matches(hold))
-        if replayed:
-            return replayed
-        if hold.amount.amount <= 0:
-            raise EscrowNotHeld(f"Escrow hold #{hold.pk} holds nothing: it was already paid out.")
-        legs = ledger.post(
-            _payout_legs(
-                hold,
-                hold.amount,
-                leader_wallet=wallets[leader_id],
-                member_wallets=[wallets[pk] for pk in member_ids],
-                platform=platform,
-                rates=rates,
-            ),
-            idempotency_key=idempotency_key,
-            actor=actor,
-        )
-        _log("escrow.release", key=idempotency_key, actor=actor, legs=legs, hold=hold.pk)
-        return legs
+    return _pay_out(
+        operation="escrow.release",
+        hold=hold,
+        refund_amount=None,
+        leader=leader,
+        members=members,
+        rates=rates,
+        idempotency_key=idempotency_key,
+        actor=actor,
+    )
 
 
 @_refusals_logged("escrow.refund")
@@ -406,8 +442,7 @@ def escrow_refund(*, hold: EscrowHold, idempotency_key: str, actor=None) -> list
         replayed = _replay(idempotency_key, matches=_release_matches(hold))
         if replayed:
             return replayed
-        if hold.amount.amount <= 0:
-            raise EscrowNotHeld(f"Escrow hold #{hold.pk} holds nothing: it was already paid out.")
+        _require_held(hold)
         legs = ledger.post(
             [ledger.Leg(Kind.REFUND, hold.amount, hold, hold.buyer_wallet)],
             idempotency_key=idempotency_key,
@@ -429,38 +464,16 @@ def escrow_settle(
     actor=None,
 ) -> list[EscrowTransaction]:
     """Split a hold: `refund_amount` back to the buyer, the rest released under `rates`."""
-    leader_id, member_ids, platform = _payees(leader, members, hold.amount_currency)
-    with transaction.atomic():
-        hold, wallets = _lock_hold(hold.pk, leader_id, *member_ids)
-        replayed = _replay(idempotency_key, matches=_release_matches(hold))
-        if replayed:
-            return replayed
-        _require_currency(refund_amount, hold.buyer_wallet)
-        if hold.amount.amount <= 0:
-            raise EscrowNotHeld(f"Escrow hold #{hold.pk} holds nothing: it was already paid out.")
-        if not Money(0, hold.amount.currency) < refund_amount < hold.amount:
-            raise InvalidSplit(
-                f"A split refunds more than 0 and less than the {hold.amount.amount} "
-                f"{hold.amount.currency} held."
-            )
-        released = hold.amount - refund_amount
-        legs = ledger.post(
-            [
-                ledger.Leg(Kind.REFUND, refund_amount, hold, hold.buyer_wallet),
-                *_payout_legs(
-                    hold,
-                    released,
-                    leader_wallet=wallets[leader_id],
-                    member_wallets=[wallets[pk] for pk in member_ids],
-                    platform=platform,
-                    rates=rates,
-                ),
-            ],
-            idempotency_key=idempotency_key,
-            actor=actor,
-        )
-        _log("escrow.settle", key=idempotency_key, actor=actor, legs=legs, hold=hold.pk)
-        return legs
+    return _pay_out(
+        operation="escrow.settle",
+        hold=hold,
+        refund_amount=refund_amount,
+        leader=leader,
+        members=members,
+        rates=rates,
+        idempotency_key=idempotency_key,
+        actor=actor,
+    )
 
 
 # --- staff adjustments --------------------------------------------------------------
