@@ -16,7 +16,7 @@ from proposals import notifications
 from proposals.errors import Forbidden
 from proposals.models import Proposal
 from proposals.selectors import is_group_member
-from proposals.services import (
+from proposals.transitions import (
     Role,
     has_role,
     proposal_lock,

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from marketplace.errors import DomainError
 from marketplace.views import found_or_404, new_workflow_required, refusal
 from proposals import selectors as proposal_selectors
-from proposals.services import TRANSITIONS, has_role
+from proposals.transitions import TRANSITIONS, has_role
 
 from .models import Dispute
 from .services import dispute_add_message, dispute_open, is_dispute_party

@@ -23,12 +23,8 @@ from marketplace.errors import DomainError
 
 from .models import Proposal, Task
 from .selectors import proposal_payees
-from .services import (
-    TRANSITIONS,
-    proposal_rates,
-    proposal_refund_by_staff,
-    proposal_release_by_staff,
-)
+from .services import proposal_refund_by_staff, proposal_release_by_staff
+from .transitions import TRANSITIONS, proposal_rates
 
 
 @dataclass(frozen=True)

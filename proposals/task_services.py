@@ -16,7 +16,7 @@ from marketplace.models import GroupMembership
 from . import events, notifications
 from .errors import Forbidden, InvalidTransition, NotAMember
 from .models import Proposal, Task
-from .services import Role, has_role, proposal_lock, transition_apply, transition_check
+from .transitions import Role, has_role, proposal_lock, transition_apply, transition_check
 
 # Statuses of the proposal in which its tasks can be created and changed.
 TASKS_WRITABLE = (Proposal.Status.ACCEPTED, Proposal.Status.IN_PROGRESS)

@@ -27,7 +27,7 @@ from marketplace.views import (
     refusal,
 )
 
-from . import selectors, services, task_services
+from . import selectors, services, task_services, transitions
 from .forms import ProposalForm, RequestChangesForm, TaskAssignForm, TaskForm, TaskMoveForm
 from .models import Proposal, Task
 
@@ -83,8 +83,8 @@ def viewer_actions(proposal: Proposal, user) -> list[tuple[str, str, str]]:
         return []
     allowed = []
     for action, label, style in CARD_ACTIONS:
-        transition = services.TRANSITIONS[action]
-        if proposal.status in transition.sources and services.has_role(
+        transition = transitions.TRANSITIONS[action]
+        if proposal.status in transition.sources and transitions.has_role(
             proposal=proposal, role=transition.role, actor=user
         ):
             allowed.append((action, label, style))
@@ -117,7 +117,7 @@ def _expected_share(proposal: Proposal, user):
     else:
         return None
     plan = distribute(
-        proposal.price, services.proposal_rates(proposal), leader=leader_id, members=member_ids
+        proposal.price, transitions.proposal_rates(proposal), leader=leader_id, members=member_ids
     )
     shares = dict(plan.shares)
     if user.pk not in shares:

@@ -12,7 +12,7 @@ from escrow.models import EscrowHold, EscrowTransaction
 from marketplace.errors import DomainError
 from marketplace.models import Conversation, GroupMembership, Message
 from marketplace.services import group_leave
-from proposals import services
+from proposals import services, transitions
 from proposals.invariants import proposal_escrow_problems
 from proposals.models import Proposal, Task
 from proposals.selectors import proposals_due_for_auto_release
@@ -248,7 +248,7 @@ def test_participants_are_the_members_at_acceptance():
 
 def _refusals_of_state():
     for action, (_, _) in ACTIONS.items():
-        allowed = services.TRANSITIONS[action].sources
+        allowed = transitions.TRANSITIONS[action].sources
         for status in REACHABLE:
             if status not in allowed:
                 yield pytest.param(action, status, id=f"{action}-{status}")
@@ -277,7 +277,7 @@ def _refusals_of_actor():
 @pytest.mark.parametrize(("action", "who"), list(_refusals_of_actor()))
 def test_every_action_refused_to_the_wrong_actor(action, who, ledger_clean):
     team = make_team()
-    status = sorted(services.TRANSITIONS[action].sources)[0]
+    status = sorted(transitions.TRANSITIONS[action].sources)[0]
     proposal = bring_to(team, status)
     service, _ = ACTIONS[action]
     if who == "stranger":

@@ -40,7 +40,6 @@ from marketplace.services import (
 )
 from proposals.models import Proposal, Task
 from proposals.services import (
-    TRANSITIONS,
     proposal_accept,
     proposal_cancel,
     proposal_confirm,
@@ -51,6 +50,7 @@ from proposals.services import (
     proposal_withdraw,
 )
 from proposals.task_services import TASKS_WRITABLE, task_create, task_update
+from proposals.transitions import TRANSITIONS
 
 S = Proposal.Status
 T = Task.Status
