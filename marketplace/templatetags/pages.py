@@ -40,3 +40,9 @@ def percent(rate) -> str:
     """A rate such as Decimal("0.1000") as "10%"."""
     value = (Decimal(rate) * 100).normalize()
     return f"{value:f}%"
+
+
+@register.filter
+def code_label(value) -> str:
+    """A machine code as words: "in_progress" → "In progress"."""
+    return str(value or "").replace("_", " ").capitalize()

@@ -73,6 +73,16 @@
       });
       item.appendChild(meta);
       item.appendChild(body);
+      if (message.metadata && message.metadata.type === "proposal") {
+        var cardLink = text("p", "msg-card-link");
+        var anchor = text("a", "", "See the proposal card");
+        anchor.href = "#proposal-" + message.metadata.proposal_id;
+        cardLink.appendChild(anchor);
+        cardLink.appendChild(document.createTextNode(" "));
+        var status = String(message.metadata.status || "").replace(/_/g, " ");
+        cardLink.appendChild(text("span", "tag", status.charAt(0).toUpperCase() + status.slice(1)));
+        item.appendChild(cardLink);
+      }
       // Keep the list in id order even if frames arrive out of order.
       var next = null;
       list.querySelectorAll("[data-message-id]").forEach(function (el) {

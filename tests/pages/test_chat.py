@@ -75,3 +75,14 @@ def test_a_member_who_left_loses_the_chat(as_user, team):
     assert (
         as_user(team.members[1]).get(f"/conversations/{team.conversation.pk}/").status_code == 404
     )
+
+
+def test_proposal_events_in_the_chat_link_to_their_card(as_user, team):
+    from tests.proposals.factories import propose
+
+    proposal = propose(team, "250.00")
+    html = as_user(team.buyer).get(f"/conversations/{team.conversation.pk}/").content.decode()
+    event = html[html.index("New proposal") :]
+    assert f'<a href="#proposal-{proposal.pk}">See the proposal card</a>' in event
+    assert '<span class="tag">Pending</span>' in event
+    assert f'id="proposal-{proposal.pk}"' in html  # the card it points to
