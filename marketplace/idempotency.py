@@ -157,7 +157,8 @@ def idempotent(handler):
 
 
 def purge_expired(*, now=None) -> int:
-    """Delete records older than 24 h (a periodic job may call it); returns how many."""
+    """Delete records older than 24 h (`manage.py purge_idempotency_records`, from cron);
+    returns how many. Expired keys are also cleared one by one when they come back."""
     cutoff = (now or timezone.now()) - TTL
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
     return deleted

@@ -239,3 +239,16 @@ class TestConcurrency:
         assert balances(user) == (amount, amount, "0.00")
         assert entry_count(kind="deposit") == 1
         ledger_clean()
+
+
+def test_the_purge_command_deletes_expired_records(alice, capsys):
+    from django.core.management import call_command
+
+    post(alice, "/api/wallet/deposit", {"amount": "1.00"}, "old")
+    post(alice, "/api/wallet/deposit", {"amount": "1.00"}, "new")
+    IdempotencyRecord.objects.filter(key="old").update(
+        created_at=timezone.now() - timedelta(hours=25)
+    )
+    call_command("purge_idempotency_records")
+    assert capsys.readouterr().out.strip() == "Deleted 1 expired idempotency record(s)."
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
