@@ -164,6 +164,7 @@ class Notification(models.Model):
         PROPOSAL_ACCEPTED = "proposal_accepted"
         PROPOSAL_REJECTED = "proposal_rejected"
         PROPOSAL_DELIVERED = "proposal_delivered"
+        AUTO_RELEASE_REMINDER = "auto_release_reminder"
         PROPOSAL_COMPLETED = "proposal_completed"
         PROPOSAL_CANCELLED = "proposal_cancelled"
         CHANGES_REQUESTED = "changes_requested"

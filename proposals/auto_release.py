@@ -19,17 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
 from marketplace.errors import DomainError
 from marketplace.models import Notification
-
-try:
-    from marketplace.notifications import notify
-except ImportError:  # without the notification service the reminder is a plain e-mail
-    notify = None
+from marketplace.notifications import notify
 
 from .models import Proposal
 from .selectors import proposals_due_for_auto_release
@@ -41,7 +36,6 @@ logger = logging.getLogger("proposals.auto_release")
 REMINDERS = (3, 1)
 # A pass handles at most this many releases; the next pass takes the rest.
 BATCH = 500
-REMINDER_KIND = getattr(Notification.Kind, "AUTO_RELEASE_REMINDER", "proposal_delivered")
 
 
 @dataclass
@@ -91,15 +85,9 @@ def _reminder(proposal: Proposal, days: int, due: datetime) -> None:
         f"{price} is released to the group on {due:%Y-%m-%d %H:%M} UTC. You can extend "
         f"this once by up to 7 days."
     )
-    if notify is None:
-        if buyer.email:
-            transaction.on_commit(
-                lambda: send_mail(title, body, settings.DEFAULT_FROM_EMAIL, [buyer.email])
-            )
-        return
     notify(
         user=buyer,
-        kind=REMINDER_KIND,
+        kind=Notification.Kind.AUTO_RELEASE_REMINDER,
         title=title,
         body=body,
         link=f"/conversations/{proposal.conversation_id}/",

@@ -193,6 +193,7 @@ _COMPLETED_BY = {
     "confirm": "The buyer confirmed the work",
     "auto_release": "The buyer did not answer in time, so the work was confirmed automatically",
     "resolve_release": "Staff resolved the dispute by releasing the escrow",
+    "staff_release": "Staff released the escrow",
 }
 
 
@@ -216,6 +217,16 @@ def _cancelled(proposal, actor, note) -> None:
     )
 
 
+def _refunded_by_staff(proposal, actor, note) -> None:
+    _tell(
+        [_buyer(proposal), *_team(proposal)],
+        proposal=proposal,
+        kind=K.PROPOSAL_CANCELLED,
+        title=f"“{proposal.title}” was refunded by staff",
+        body=f"Staff refunded the escrow of {_money(proposal.price)} to the buyer. {note}".strip(),
+    )
+
+
 # Transitions not listed tell no one (start, auto_start) or are told by the disputes
 # app's own calls below, which know the dispute (dispute, resolve_refund, resolve_split).
 _ON_TRANSITION = {
@@ -227,7 +238,9 @@ _ON_TRANSITION = {
     "confirm": lambda p, a, n: _completed(p, a, n, action="confirm"),
     "auto_release": lambda p, a, n: _completed(p, a, n, action="auto_release"),
     "resolve_release": lambda p, a, n: _completed(p, a, n, action="resolve_release"),
+    "staff_release": lambda p, a, n: _completed(p, a, n, action="staff_release"),
     "cancel": _cancelled,
+    "staff_refund": _refunded_by_staff,
 }
 
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from disputes.models import Dispute
 from disputes.services import dispute_add_message, dispute_open
 from escrow.models import EscrowTransaction, Wallet
+from marketplace.models import Notification
 from proposals.models import Proposal
 from tests.proposals.factories import bring_to, expect, make_team, money_state
 
@@ -83,6 +84,12 @@ def test_finance_releases_escrow_after_a_confirmation_showing_the_exact_split(
     assert {leg.actor_id for leg in legs} == {finance.pk}
     entry = LogEntry.objects.get(object_id=str(proposal.pk), user=finance)
     assert entry.change_message == "Release escrow: Buyer confirmed by e-mail."
+    told = Notification.objects.filter(kind="proposal_completed", data__proposal_id=proposal.pk)
+    assert set(told.values_list("user", flat=True)) == {
+        team.leader.pk,
+        *(m.pk for m in team.members),
+    }
+    assert told.first().body.startswith("Staff released the escrow")
     assert "Buyer confirmed by e-mail." in proposal.conversation.messages.last().body
     ledger_clean()
 

@@ -123,6 +123,8 @@ def test_reminders_go_out_three_days_and_one_day_before_each_once(ledger_clean):
     assert auto_release_pass(now=due - DAY + timedelta(hours=1)).reminded == [(proposal.pk, 1)]
     assert auto_release_pass(now=due - timedelta(hours=1)).reminded == []
     assert reminders() == [3, 1]
+    kinds = Notification.objects.filter(data__reminder_days_before__isnull=False)
+    assert set(kinds.values_list("kind", flat=True)) == {"auto_release_reminder"}
     stored = Proposal.objects.get(pk=proposal.pk)
     assert stored.auto_release_reminders_sent == [3, 1]
     assert stored.auto_release_reminded_for == due
