@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from marketplace.errors import DomainError
-from marketplace.views import found_or_404, new_workflow_required, refusal
+from marketplace.pages import found_or_404, new_workflow_required, refusal
 from proposals import selectors as proposal_selectors
 from proposals.transitions import TRANSITIONS, has_role
 

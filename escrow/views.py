@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from marketplace import selectors as marketplace_selectors
 from marketplace.errors import DomainError
-from marketplace.views import page_login_required, refusal
+from marketplace.pages import page_login_required, refusal
 
 from . import selectors, services
 from .models import EscrowTransaction

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from escrow.money import parse_amount
 from marketplace.errors import DomainError
-from marketplace.views import page_login_required, refusal
+from marketplace.pages import page_login_required, refusal
 
 from . import selectors, services
 

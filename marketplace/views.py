@@ -1,32 +1,28 @@
 """The core's pages: home and health check, accounts, groups and discovery, conversations
-and the chat, notifications. Plus what every app's pages share (`page_login_required`,
-`new_workflow_required`, `refusal` and its friendly messages).
+and the chat, notifications. What every app's pages share is in `marketplace.pages`.
 
 Views are thin, like the API's: parse a form, call the same service or selector as the
 API, turn a `DomainError` into a flash message in plain words, redirect.
 """
 
 from collections.abc import Callable
-from functools import wraps
 
 import redis
 from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection
 from django.db.models import Count, Max, Prefetch, Sum
 from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.middleware import HtmxDetails
 
 from . import selectors, services
-from .errors import DomainError, NotFound
+from .errors import DomainError
 from .forms import (
     GroupCreateForm,
     GroupSearchForm,
@@ -36,6 +32,13 @@ from .forms import (
     SignUpForm,
 )
 from .models import Conversation, Group, GroupMembership
+from .pages import (
+    conversation_or_404,
+    found_or_404,
+    friendly_message,
+    page_login_required,
+    refusal,
+)
 from .rollout import flag_active_for
 
 User = get_user_model()
@@ -43,122 +46,6 @@ User = get_user_model()
 # A health check must answer quickly even when a dependency hangs.
 REDIS_TIMEOUT_SECONDS = 1.0
 GROUPS_PER_PAGE = 12
-
-
-# --- what every app's pages share ----------------------------------------------------
-
-
-def page_login_required(view):
-    """`login_required`, sending strangers to this site's own login page."""
-    return login_required(view, login_url=reverse_lazy("login"))
-
-
-def is_htmx(request) -> bool:
-    """An htmx request (django-htmx's middleware sets `request.htmx`; without it, read the
-    same header through django-htmx's own parser)."""
-    details = getattr(request, "htmx", None)
-    if details is None:
-        details = HtmxDetails(request)
-    return bool(details)
-
-
-WORKFLOW_DISABLED = (
-    "Proposals, tasks and disputes are not enabled for your account yet. Meanwhile, "
-    "use legacy projects and orders."
-)
-
-
-def new_workflow_required(view):
-    """Pages of the new workflow (proposals, tasks, disputes): a user for whom the rollout
-    flag is off gets 403 and a page explaining why, pointing to the legacy flow."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not flag_active_for(request.user):
-            return render(
-                request, "workflow_disabled.html", {"reason": WORKFLOW_DISABLED}, status=403
-            )
-        return view(request, *args, **kwargs)
-
-    return page_login_required(wrapper)
-
-
-def _amount(value) -> str:
-    return f"{value.amount:.2f} {value.currency}"
-
-
-def _insufficient_funds(error, context) -> str:
-    available = context.get("available")
-    amount = context.get("amount")
-    if available is None or amount is None:
-        return "Your available balance is too low for this. Add funds to your wallet first."
-    what = context.get("what", "the amount")
-    hint = context.get("hint", "Add funds first.")
-    return (
-        f"Your available balance, {_amount(available)}, is below {what} of {_amount(amount)}. "
-        f"{hint}"
-    )
-
-
-# Every refusal a page can meet, by the domain error's code, in words a person
-# understands. A string may use the error's own `{message}`; a function gets the error and
-# the context the view passed (amounts, names). Codes not listed show the service's own
-# message, which is written for people too.
-FRIENDLY_MESSAGES = {
-    "insufficient_funds": _insufficient_funds,
-    "invalid_transition": "That step is not possible any more: {message} "
-    "The page now shows the current state.",
-    "proposal_open": "This conversation already has an open proposal. It must be finished, "
-    "withdrawn or rejected before a new one can be sent.",
-    "permission_denied": "You are not allowed to do that. {message}",
-    "new_workflow_disabled": WORKFLOW_DISABLED,
-    "leader_cannot_leave": "You lead this group, so you cannot leave it yet. Hand the "
-    "leadership to another member first, then leave.",
-    "escrow_active": "This group cannot be deleted while one of its deals holds the buyer's "
-    "money in escrow. Finish that deal first: the buyer confirms it, you cancel it, or staff "
-    "resolve its dispute.",
-    "group_has_history": "Money has moved through this group, and its payment history must "
-    "be kept, so the group cannot be deleted.",
-    "already_member": "{message}",
-    "not_a_member": "{message} Only members of the group can be given tasks.",
-    "new_leader_not_member": "The new leader must be a member of the group.",
-    "own_group": "You belong to this group, so you cannot hire it: open a conversation "
-    "with another group.",
-    "payments_disabled": "Deposits are switched off on this site: no payment provider is enabled.",
-    "invalid_amount": "Please enter an amount such as 12.50. {message}",
-    "invalid_currency": "{message}",
-    "blank_message": "Write something before sending.",
-    "invalid_title": "Give it a title of 1 to 200 characters.",
-    "dispute_open": "This proposal already has an open dispute: add your evidence there.",
-    "dispute_closed": "This dispute is resolved: nothing can be added any more.",
-    "idempotency_key_reused": "This form was already sent once: reload the page and try again.",
-    "escrow_not_held": "There is no money in escrow for this any more.",
-    "username_taken": "{message} Choose another username.",
-    "project_closed": "{message}",
-    "not_found": "That no longer exists, or you cannot see it.",
-}
-
-
-def friendly_message(error: DomainError, **context) -> str:
-    friendly = FRIENDLY_MESSAGES.get(error.code)
-    if friendly is None:
-        return error.message
-    if callable(friendly):
-        return friendly(error, context)
-    return friendly.format(message=error.message)
-
-
-def refusal(request, error: DomainError, **context) -> None:
-    """Show the refusal as a flash message."""
-    messages.error(request, friendly_message(error, **context))
-
-
-def found_or_404(read, **kwargs):
-    """Call a selector; its `NotFound` (absent or not visible to you) becomes a 404 page."""
-    try:
-        return read(**kwargs)
-    except NotFound as error:
-        raise Http404(error.message) from None
 
 
 # --- home and health -----------------------------------------------------------------
@@ -461,15 +348,6 @@ def conversation_list(request):
 # The apps above the core add their part of the chat page (proposals add their cards and
 # form) by appending a `(request, conversation) -> context` function in their ready().
 chat_panels: list[Callable[[HttpRequest, Conversation], dict]] = []
-
-
-def conversation_or_404(request, conversation_id) -> Conversation:
-    conversation = found_or_404(
-        selectors.conversation_get, conversation_id=conversation_id, user=request.user
-    )
-    return Conversation.objects.select_related("group__leader", "product_owner").get(
-        pk=conversation.pk
-    )
 
 
 @page_login_required

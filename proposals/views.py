@@ -19,7 +19,7 @@ from escrow.money import Rates, distribute, parse_amount
 from escrow.selectors import wallet_get
 from marketplace.errors import DomainError
 from marketplace.models import Conversation, GroupMembership
-from marketplace.views import (
+from marketplace.pages import (
     conversation_or_404,
     found_or_404,
     is_htmx,
