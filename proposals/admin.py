@@ -24,7 +24,7 @@ from marketplace.errors import DomainError
 from .models import Proposal, Task
 from .selectors import proposal_payees
 from .services import proposal_refund_by_staff, proposal_release_by_staff
-from .transitions import TRANSITIONS, proposal_rates
+from .transitions import TRANSITIONS
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def escrow_split(proposal: Proposal, action: str, *, for_dispute: bool = False) 
         split["lines"] = [("Refund to the buyer", buyer.username, held)]
         return split
     leader, members = proposal_payees(proposal=proposal)
-    plan = distribute(held, proposal_rates(proposal), leader=leader, members=members)
+    plan = distribute(held, proposal.rates, leader=leader, members=members)
     lines = [
         ("Platform fee", "platform", plan.platform_fee),
         ("Leader commission", leader.username, plan.leader_commission),

@@ -6,6 +6,7 @@ from django.db.models import Q
 from djmoney.models.fields import MoneyField
 
 from escrow.models import AMOUNT
+from escrow.money import Rates
 
 
 class Proposal(models.Model):
@@ -111,6 +112,11 @@ class Proposal(models.Model):
 
     def __str__(self):
         return f"{self.title} ({self.status})"
+
+    @property
+    def rates(self) -> Rates:
+        """The rates frozen on the proposal when it was created."""
+        return Rates(self.platform_fee_rate, self.leader_commission_rate)
 
     @property
     def auto_release_at(self):

@@ -4,9 +4,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
+from djmoney.money import Money
 
+from escrow.models import EscrowTransaction
+from escrow.money import distribute
 from marketplace.errors import NotFound
 from marketplace.models import GroupMembership
 
@@ -114,3 +117,38 @@ def task_get(*, task_id, user) -> Task:
     if task is None:
         raise NotFound("No such task.")
     return task
+
+
+# --- what a participant gets ----------------------------------------------------------
+
+
+def member_share_received(*, proposal: Proposal, user) -> Money | None:
+    """What `user` was actually paid out of the proposal's escrow (read from the ledger)."""
+    if proposal.escrow_hold_id is None:
+        return None
+    total = EscrowTransaction.objects.filter(
+        from_hold_id=proposal.escrow_hold_id,
+        to_wallet__user_id=user.pk,
+        kind=EscrowTransaction.Kind.MEMBER_SHARE,
+    ).aggregate(total=Sum("amount"))["total"]
+    return None if total is None else Money(total, proposal.price.currency)
+
+
+def expected_member_share(*, proposal: Proposal, user) -> dict | None:
+    """The viewer's expected part of the member pool, by the contract's rule: equal shares
+    among the sharers in order of joining (`split_pool`), the leftover cents to the
+    earliest. Before acceptance the sharers would be today's members; afterwards the
+    participants still in the group (`proposal_payees`)."""
+    if proposal.status == Proposal.Status.PENDING:
+        member_ids = group_member_ids(group_id=proposal.conversation.group_id)
+        leader_id = proposal.conversation.group.leader_id
+    elif proposal.status in Proposal.ESCROW_HELD:
+        leader, members = proposal_payees(proposal=proposal)
+        member_ids, leader_id = [member.pk for member in members], leader.pk
+    else:
+        return None
+    plan = distribute(proposal.price, proposal.rates, leader=leader_id, members=member_ids)
+    shares = dict(plan.shares)
+    if user.pk not in shares:
+        return None
+    return {"share": shares[user.pk], "sharers": len(shares)}

@@ -26,7 +26,6 @@ from django.utils import timezone
 from djmoney.money import Money
 
 from escrow.locking import require_transaction
-from escrow.money import Rates
 from escrow.services import escrow_refund, escrow_release, escrow_settle
 from marketplace.errors import NotFound
 from marketplace.models import Conversation
@@ -276,11 +275,6 @@ def transition_apply(*, proposal: Proposal, action: str, actor, note: str = "", 
     return proposal
 
 
-def proposal_rates(proposal: Proposal) -> Rates:
-    """The rates frozen on the proposal when it was created."""
-    return Rates(proposal.platform_fee_rate, proposal.leader_commission_rate)
-
-
 def release_escrow(*, proposal: Proposal, actor) -> None:
     """Pay the whole escrow out: platform fee, the current leader's commission, and the
     member pool among the participants still in the group. Expects the proposal locked."""
@@ -289,7 +283,7 @@ def release_escrow(*, proposal: Proposal, actor) -> None:
         hold=proposal.escrow_hold,
         leader=leader,
         members=members,
-        rates=proposal_rates(proposal),
+        rates=proposal.rates,
         idempotency_key=f"proposal:{proposal.pk}:release",
         actor=actor,
     )
@@ -313,7 +307,7 @@ def settle_escrow(*, proposal: Proposal, refund_amount: Money, actor) -> None:
         refund_amount=refund_amount,
         leader=leader,
         members=members,
-        rates=proposal_rates(proposal),
+        rates=proposal.rates,
         idempotency_key=f"proposal:{proposal.pk}:settle",
         actor=actor,
     )

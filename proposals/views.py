@@ -7,15 +7,12 @@ exactly when the service would allow the step.
 """
 
 from django.contrib import messages
-from django.db.models import Sum
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
-from djmoney.money import Money
 
-from escrow.models import EscrowTransaction
-from escrow.money import Rates, distribute, parse_amount
+from escrow.money import Rates, parse_amount
 from escrow.selectors import wallet_get
 from marketplace.errors import DomainError
 from marketplace.models import Conversation, GroupMembership
@@ -91,40 +88,6 @@ def viewer_actions(proposal: Proposal, user) -> list[tuple[str, str, str]]:
     return allowed
 
 
-def _received(proposal: Proposal, user):
-    """What `user` was actually paid out of the proposal's escrow (read from the ledger)."""
-    if proposal.escrow_hold_id is None:
-        return None
-    total = EscrowTransaction.objects.filter(
-        from_hold_id=proposal.escrow_hold_id,
-        to_wallet__user_id=user.pk,
-        kind=EscrowTransaction.Kind.MEMBER_SHARE,
-    ).aggregate(total=Sum("amount"))["total"]
-    return None if total is None else Money(total, proposal.price.currency)
-
-
-def _expected_share(proposal: Proposal, user):
-    """The viewer's expected part of the member pool, by the contract's rule: equal shares
-    among the sharers in order of joining (`split_pool`), the leftover cents to the
-    earliest. Before acceptance the sharers would be today's members; afterwards the
-    participants still in the group (`proposal_payees`)."""
-    if proposal.status == S.PENDING:
-        member_ids = selectors.group_member_ids(group_id=proposal.conversation.group_id)
-        leader_id = proposal.conversation.group.leader_id
-    elif proposal.status in Proposal.ESCROW_HELD:
-        leader, members = selectors.proposal_payees(proposal=proposal)
-        member_ids, leader_id = [member.pk for member in members], leader.pk
-    else:
-        return None
-    plan = distribute(
-        proposal.price, transitions.proposal_rates(proposal), leader=leader_id, members=member_ids
-    )
-    shares = dict(plan.shares)
-    if user.pk not in shares:
-        return None
-    return {"share": shares[user.pk], "sharers": len(shares)}
-
-
 def decorate_card(proposal: Proposal, user) -> Proposal:
     """Attach what the card shows this viewer: buttons, own share, dispute. (The
     countdown is the model's `auto_release_at`.)"""
@@ -132,10 +95,12 @@ def decorate_card(proposal: Proposal, user) -> Proposal:
     proposal.is_buyer = conversation.product_owner_id == user.pk
     proposal.is_leader = conversation.group.leader_id == user.pk
     proposal.actions = viewer_actions(proposal, user)
-    proposal.expected = None if proposal.is_buyer else _expected_share(proposal, user)
+    proposal.expected = (
+        None if proposal.is_buyer else selectors.expected_member_share(proposal=proposal, user=user)
+    )
     proposal.received = None
     if proposal.status in (S.COMPLETED, S.SETTLED) and not proposal.is_buyer:
-        proposal.received = _received(proposal, user)
+        proposal.received = selectors.member_share_received(proposal=proposal, user=user)
     # The latest dispute (the reverse relation: proposals do not import disputes).
     disputes = sorted(proposal.disputes.all(), key=lambda d: (d.created_at, d.pk))
     proposal.dispute = disputes[-1] if disputes else None
