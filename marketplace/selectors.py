@@ -14,6 +14,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
@@ -44,10 +45,24 @@ _SKILL_SQL = {
 # --- groups -------------------------------------------------------------------------
 
 
+def _completed_projects() -> Coalesce:
+    """The projects a group completed, over all its conversations (one subquery)."""
+    totals = (
+        Conversation.objects.filter(group=OuterRef("pk"))
+        .order_by()
+        .values("group")
+        .annotate(total=Sum("total_completed_projects"))
+        .values("total")
+    )
+    return Coalesce(Subquery(totals), 0)
+
+
 def group_list(*, search: str = "", skill: str = "") -> QuerySet[Group]:
     """Discovery: every group, newest first, with its leader and member count; `search`
     matches name or description (case-insensitive), `skill` one of its skills."""
-    groups = Group.objects.select_related("leader").annotate(member_count=Count("memberships"))
+    groups = Group.objects.select_related("leader").annotate(
+        member_count=Count("memberships"), completed_projects=_completed_projects()
+    )
     search = search.strip()
     if search:
         groups = groups.filter(Q(name__icontains=search) | Q(description__icontains=search))
@@ -67,10 +82,12 @@ def group_get(*, group_id) -> Group:
 
 
 def group_detail(*, group_id) -> Group:
-    """A group with its leader and its members (users loaded) in order of joining."""
+    """A group with its leader, its completed projects and its members (users loaded) in
+    order of joining."""
     memberships = GroupMembership.objects.select_related("user").order_by("joined_at", "id")
     group = (
         Group.objects.select_related("leader")
+        .annotate(completed_projects=_completed_projects())
         .prefetch_related(Prefetch("memberships", queryset=memberships))
         .filter(pk=group_id)
         .first()

@@ -136,16 +136,6 @@ def signup(request):
 # --- groups --------------------------------------------------------------------------
 
 
-def _completed_projects(group_ids) -> dict[int, int]:
-    rows = (
-        Conversation.objects.filter(group_id__in=list(group_ids))
-        .values("group_id")
-        .annotate(total=Sum("total_completed_projects"))
-        .order_by()
-    )
-    return {row["group_id"]: row["total"] or 0 for row in rows}
-
-
 def _members_in_order():
     return Prefetch(
         "memberships",
@@ -162,9 +152,6 @@ def group_discover(request):
         search, skill = form.cleaned_data["q"], form.cleaned_data["skill"]
     groups = selectors.group_list(search=search, skill=skill).prefetch_related(_members_in_order())
     page = Paginator(groups, GROUPS_PER_PAGE).get_page(request.GET.get("page"))
-    completed = _completed_projects(group.pk for group in page.object_list)
-    for group in page.object_list:
-        group.completed_projects = completed.get(group.pk, 0)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -189,7 +176,7 @@ def group_profile(request, group_id):
             "members": members,
             "is_member": is_member,
             "conversation": conversation,
-            "completed_projects": _completed_projects([group.pk]).get(group.pk, 0),
+            "completed_projects": group.completed_projects,
         },
     )
 
