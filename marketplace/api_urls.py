@@ -1,22 +1,24 @@
 """API routes of the core domain, under /api/. Every trailing slash is optional."""
 
 from .api import (
-    ConversationListCreateApi,
-    ConversationMessagesApi,
-    ConversationReadApi,
     GroupDetailApi,
     GroupLeadershipTransferApi,
     GroupLeaveApi,
     GroupListCreateApi,
     GroupMemberAddApi,
     MeApi,
-    NotificationListApi,
-    NotificationReadApi,
-    NotificationUnreadCountApi,
     RegisterApi,
     TokenApi,
 )
 from .api_common import api_path
+from .api_conversations import (
+    ConversationListCreateApi,
+    ConversationMessagesApi,
+    ConversationReadApi,
+    NotificationListApi,
+    NotificationReadApi,
+    NotificationUnreadCountApi,
+)
 
 urlpatterns = [
     api_path("auth/register", RegisterApi.as_view(), "api-register"),
