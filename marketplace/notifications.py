@@ -56,7 +56,7 @@ def notify(*, user, kind: str, title: str, body: str, link: str = "", data=None)
 def _email_text(body: str, link: str) -> str:
     if not link:
         return body
-    return f"{body}\n\n{getattr(settings, 'SITE_URL', '').rstrip('/')}{link}"
+    return f"{body}\n\n{settings.SITE_URL.rstrip('/')}{link}"
 
 
 def _send_email(notification_id: int, address: str, subject: str, text: str) -> None:

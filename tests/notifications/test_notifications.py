@@ -387,7 +387,7 @@ def test_emails_leave_only_after_commit(django_capture_on_commit_callbacks, mail
     assert first.from_email == settings.DEFAULT_FROM_EMAIL
     assert first.body == (
         "Paid from the escrow (leader commission 30.00 USD, member share 435.00 USD) into "
-        f"your available balance.\n\n{getattr(settings, 'SITE_URL', '')}"
+        f"your available balance.\n\n{settings.SITE_URL}"
         f"/conversations/{team.conversation.pk}/"
     )
 
