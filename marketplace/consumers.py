@@ -69,9 +69,10 @@ class NotificationConsumer(StreamConsumer):
 class ConversationConsumer(StreamConsumer):
     """`/ws/conversations/<id>/?last_message_id=N`: a conversation's live events.
 
-    On connect, a client that passes the last message id it saw first receives every
-    message after it, in order, then live traffic; messages already sent in that catch-up
-    are not sent twice.
+    On connect, a client that passes the last message id it saw first receives what it
+    may have missed (`selectors.messages_missed`: every later message, and the few
+    written just before it that may have committed after it; it drops ids it has), then
+    live traffic; messages already sent in that catch-up are not sent twice.
     """
 
     async def authorize(self) -> bool:
@@ -171,8 +172,10 @@ class ConversationConsumer(StreamConsumer):
 
     @database_sync_to_async
     def _messages_after(self, message_id: int) -> list[dict]:
-        messages = selectors.message_list(conversation=self.conversation).filter(id__gt=message_id)
-        return [message_frame(message) for message in messages.order_by("id")]
+        messages = selectors.messages_missed(
+            conversation=self.conversation, last_seen_id=message_id
+        )
+        return [message_frame(message) for message in messages]
 
     @database_sync_to_async
     def _store(self, body: str) -> dict:

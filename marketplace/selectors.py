@@ -4,6 +4,8 @@ Each list is one query (plus the paginator's count): related rows come through
 `select_related`, `prefetch_related` or an annotation, never one query per row.
 """
 
+from datetime import timedelta
+
 from django.db import connection
 from django.db.models import (
     BooleanField,
@@ -158,6 +160,26 @@ def message_list(*, conversation: Conversation) -> QuerySet[Message]:
         .select_related("sender")
         .order_by("created_at", "id")
     )
+
+
+# Message ids are taken at insert, not at commit: a message inserted just before the last
+# one a client saw may commit just after it. Catch-up therefore also sends what was written
+# in this window before that message; clients drop the ids they already have.
+CATCH_UP_OVERLAP = timedelta(seconds=30)
+
+
+def messages_missed(*, conversation: Conversation, last_seen_id: int) -> QuerySet[Message]:
+    """What a client that last saw message `last_seen_id` may have missed, in id order:
+    every later message, and the earlier ones written within `CATCH_UP_OVERLAP` of it."""
+    seen_at = (
+        Message.objects.filter(conversation=conversation, pk=last_seen_id)
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    missed = Q(id__gt=last_seen_id)
+    if seen_at is not None:
+        missed |= Q(id__lt=last_seen_id, created_at__gte=seen_at - CATCH_UP_OVERLAP)
+    return message_list(conversation=conversation).filter(missed).order_by("id")
 
 
 # --- notifications ------------------------------------------------------------------

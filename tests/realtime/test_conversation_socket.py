@@ -224,3 +224,46 @@ def test_typing_is_shown_to_the_others_only(chat):
             await socket.disconnect()
 
     run(scenario)
+
+
+def test_a_message_that_commits_after_a_later_one_is_not_lost_on_reconnect(chat):
+    """Ids are taken at insert: the slow message gets the lower id but commits last. A
+    client that saw the fast one and reconnects still receives the slow one."""
+    import threading
+
+    from django.db import connection
+
+    inserted, release = threading.Event(), threading.Event()
+
+    def slow_writer():
+        try:
+            with transaction.atomic():
+                post(chat.conversation, chat.leader, "slow")
+                inserted.set()
+                release.wait(timeout=10)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    assert inserted.wait(timeout=10)
+    fast = post(chat.conversation, chat.buyer, "fast")  # commits first, with the higher id
+    release.set()
+    writer.join(timeout=10)
+    slow = Message.objects.get(body="slow")
+    assert slow.pk < fast.pk
+
+    async def scenario():
+        path = f"{chat.path}?last_message_id={fast.pk}"
+        socket, connected, _ = await connect(path, chat.headers["member"])
+        assert connected
+        frame = await socket.receive_json_from(timeout=5)
+        assert (frame["type"], frame["message"]["id"], frame["message"]["body"]) == (
+            "message.created",
+            slow.pk,
+            "slow",
+        )
+        assert await socket.receive_nothing(timeout=0.3)
+        await socket.disconnect()
+
+    run(scenario)
