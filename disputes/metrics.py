@@ -237,7 +237,12 @@ def prometheus_text(snapshot: Snapshot) -> str:
         "1 when reconcile finds the stored balances equal to the ledger, else 0.",
         1 if s.ledger_clean else 0,
     )
-    w.metric(f"{p}ledger_problems", "gauge", "Problems reconcile reports now.", s.ledger_problems)
+    w.metric(
+        f"{p}ledger_problems",
+        "gauge",
+        "Problems reconcile reports (at most a minute old).",
+        s.ledger_problems,
+    )
     w.metric(
         f"{p}escrow_locked",
         "gauge",

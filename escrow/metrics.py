@@ -159,7 +159,13 @@ def refund_count() -> int:
     )
 
 
+# A full reconcile reads the whole ledger: scrapes within this many seconds share one.
+LEDGER_HEALTH_TTL = 60
+
+
 def ledger_health() -> tuple[bool, int]:
-    """The reconcile result: (clean, number of problems)."""
-    problems = find_problems()
-    return not problems, len(problems)
+    """The reconcile result: (clean, number of problems), at most a minute old."""
+    problems = cache.get_or_set(
+        "metrics:ledger-problems", lambda: len(find_problems()), LEDGER_HEALTH_TTL
+    )
+    return problems == 0, problems

@@ -119,3 +119,24 @@ def test_the_dashboard_draws_its_charts_inline(sequence, client):
     assert "cdn" not in html.lower()
     client.logout()
     assert client.get("/admin/metrics/").status_code == 302  # to the admin login
+
+
+def test_the_ledger_check_is_shared_by_scrapes_within_a_minute(db, client, settings):
+    from django.core.cache import cache
+
+    from escrow.models import Wallet
+
+    settings.METRICS_TOKEN = TOKEN
+    team = make_team()
+
+    def ledger_ok() -> str:
+        text = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
+        return _samples(text)["marketplace_ledger_balanced"]
+
+    assert ledger_ok() == "1"
+    Wallet.objects.filter(user=team.buyer).update(
+        available_balance=usd("1.00"), balance=usd("1.00")
+    )
+    assert ledger_ok() == "1"  # the minute-old result
+    cache.delete("metrics:ledger-problems")
+    assert ledger_ok() == "0"
