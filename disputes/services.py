@@ -70,8 +70,8 @@ def dispute_open(*, proposal: Proposal, actor, reason: str) -> Dispute:
     proposal = proposal_lock(proposal)
     transition_check(proposal=proposal, action="dispute", actor=actor)
     reason = _require_text(reason, "A reason")
-    if Dispute.objects.filter(proposal=proposal, status=Dispute.Status.OPEN).exists():
-        raise DisputeOpen("This proposal already has an open dispute.")
+    # A proposal with an open dispute is `disputed`, which the check above refuses; the
+    # partial unique index is the database's own guarantee.
     try:
         with transaction.atomic():
             dispute = Dispute.objects.create(

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from disputes.services import dispute_open
 from escrow.models import EscrowTransaction
+from marketplace.errors import InvalidInput
 from marketplace.models import Notification
 from proposals.auto_release import auto_release_pass
 from proposals.models import Proposal
@@ -168,6 +169,15 @@ def test_extension_service_refusals():
 
     with pytest.raises(InvalidTransition):
         proposal_extend_auto_release(proposal=proposal, actor=team.buyer, days=2)
+
+    delivered = bring_to(make_team(), S.DELIVERED)
+    for days in (0, 8):
+        with pytest.raises(InvalidInput) as error:
+            proposal_extend_auto_release(
+                proposal=delivered, actor=delivered.conversation.product_owner, days=days
+            )
+        assert error.value.code == "invalid_days"
+    assert Proposal.objects.get(pk=delivered.pk).auto_release_extended_until is None
 
 
 @pytest.mark.django_db

@@ -89,7 +89,7 @@ def test_refusals_change_nothing(wallet, finance, plain_staff, support, ledger_c
         with pytest.raises(InvalidInput):
             adjust(amount)
     platform = Wallet.objects.filter(kind="platform").first()
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as error:
         wallet_adjust(
             wallet=platform or Wallet.objects.create(kind="platform"),
             amount=usd("1.00"),
@@ -97,6 +97,7 @@ def test_refusals_change_nothing(wallet, finance, plain_staff, support, ledger_c
             actor=finance,
             idempotency_key="adj-p",
         )
+    assert error.value.code == "invalid_wallet"
     adjust("1.00", key="adj-once")
     with pytest.raises(IdempotencyKeyReused):
         adjust("2.00", key="adj-once")
