@@ -1,6 +1,8 @@
 # The two commands of the README: `make run` (the app with demo data on the embedded
-# default) and `make test` (lint, then the whole suite on PostgreSQL and Redis).
-# Both create the virtualenv and install the project first when needed.
+# default) and `make test` (lint, then the whole suite on PostgreSQL and Redis, then the
+# money story of tests/embedded on the embedded default, SQLite and the in-memory channel
+# layer, as `make run` uses them). Both create the virtualenv and install the project
+# first when needed.
 
 PYTHON ?= $(shell command -v python3.12 || command -v python3)
 VENV := .venv
@@ -39,10 +41,22 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Two pytest runs, both always run; the target fails if either does. The first is the
+# suite on PostgreSQL and Redis. The second (`--embedded`, which conftest.py allows only
+# for the tests marked `embedded`) runs tests/embedded with DATABASE_URL and REDIS_URL
+# unset and DEBUG=1, exactly the embedded default of `make run`, on a throwaway SQLite
+# path (the test database itself is in memory).
 test: lint
+	status=0; \
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 	SECRET_KEY=test-only-secret DEBUG=0 SECURE_SSL_REDIRECT=0 PAYMENTS_SANDBOX=1 \
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_ARGS) || status=1; \
+	echo "--- the money story on the embedded default (SQLite, in-memory channel layer)"; \
+	tmp=$$(mktemp -d) && \
+	env -u DATABASE_URL -u REDIS_URL SQLITE_PATH=$$tmp/db.sqlite3 DEBUG=1 PAYMENTS_SANDBOX=1 \
+	$(BIN)/pytest --embedded tests/embedded $(EMBEDDED_PYTEST_ARGS) || status=1; \
+	rm -rf "$$tmp"; \
+	exit $$status
 
 format: install
 	$(BIN)/ruff format .

@@ -15,10 +15,30 @@ are summed from the ledger on read.
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Round
+from django.db.models.lookups import Exact
 from djmoney.models.fields import MoneyField
 
+# One amount: a price, a fee, one ledger entry. `MAX_AMOUNT` (1 000 000.00) caps every
+# operation, so twelve digits leave room to spare.
 AMOUNT = {"max_digits": 12, "decimal_places": 2, "default_currency": "USD"}
+# A cached balance accumulates many operations (a wallet's balance, a group's
+# `total_escrow_received` over years), so it is wider: 15 digits, up to
+# 9 999 999 999 999.99. Fifteen significant digits is exactly what an IEEE double keeps
+# (DBL_DIG), and SQLite, the embedded default, stores these columns as doubles: every
+# value up to the maximum reads back to the cent and `round(x * 100)` is the exact number
+# of cents. Wider columns would be exact on PostgreSQL but not on the embedded default.
+# `escrow.ledger` refuses (409 `balance_limit_exceeded`) a posting that would pass it.
+BALANCE = {"max_digits": 15, "decimal_places": 2, "default_currency": "USD"}
+
+
+def cents(field: str) -> Round:
+    """The column as a whole number of cents. Money equalities in the database compare
+    these, never the decimals: SQLite compares its decimal columns as doubles, where
+    0.10 + 0.20 != 0.30, and would refuse right balances (PostgreSQL's numeric is exact
+    either way, and the integers say the same there)."""
+    return Round(F(field) * Value(100))
 
 
 def _same_currency(*fields: str) -> Q:
@@ -41,10 +61,10 @@ class Wallet(models.Model):
         related_name="wallet",
     )
     # balance = available_balance + escrow_balance: what the user owns in all.
-    balance = MoneyField(default=0, **AMOUNT)
-    available_balance = MoneyField(default=0, **AMOUNT)
+    balance = MoneyField(default=0, **BALANCE)
+    available_balance = MoneyField(default=0, **BALANCE)
     # Money this user has locked in escrow holds as a buyer (a view of their holds).
-    escrow_balance = MoneyField(default=0, **AMOUNT)
+    escrow_balance = MoneyField(default=0, **BALANCE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -65,7 +85,9 @@ class Wallet(models.Model):
                 name="wallet_balances_not_negative",
             ),
             models.CheckConstraint(
-                condition=Q(balance=F("available_balance") + F("escrow_balance")),
+                condition=Exact(
+                    cents("balance"), cents("available_balance") + cents("escrow_balance")
+                ),
                 name="wallet_balance_is_available_plus_escrow",
             ),
             models.CheckConstraint(
@@ -91,12 +113,12 @@ class GroupWallet(models.Model):
     group = models.OneToOneField(
         "marketplace.Group", on_delete=models.PROTECT, related_name="wallet"
     )
-    balance = MoneyField(default=0, **AMOUNT)
-    available_balance = MoneyField(default=0, **AMOUNT)
+    balance = MoneyField(default=0, **BALANCE)
+    available_balance = MoneyField(default=0, **BALANCE)
     # Escrow held for this group's deals (a view of their holds: the buyers' money).
-    escrow_balance = MoneyField(default=0, **AMOUNT)
+    escrow_balance = MoneyField(default=0, **BALANCE)
     # Everything released from this group's holds to its leader and members, ever.
-    total_escrow_received = MoneyField(default=0, **AMOUNT)
+    total_escrow_received = MoneyField(default=0, **BALANCE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -108,6 +130,8 @@ class GroupWallet(models.Model):
                 ),
                 name="group_wallet_balances_not_negative",
             ),
+            # Two columns written from the same decimal are the same double on SQLite
+            # too (no sum involved), so this one compares the values as they are.
             models.CheckConstraint(
                 condition=Q(balance=F("available_balance")),
                 name="group_wallet_balance_is_available",
@@ -133,7 +157,7 @@ class EscrowHold(models.Model):
 
     buyer_wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="holds")
     group_wallet = models.ForeignKey(GroupWallet, on_delete=models.PROTECT, related_name="holds")
-    amount = MoneyField(default=0, **AMOUNT)
+    amount = MoneyField(default=0, **BALANCE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

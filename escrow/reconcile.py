@@ -4,16 +4,21 @@ invariants of CONTRACT.md ("Money rules").
 `find_problems()` returns a list of human-readable problems; empty means clean. Apps
 above the ledger add their own invariants with `register_check` (proposals check that
 each proposal's escrow matches its status) without the ledger knowing them.
+
+Everything is read from one snapshot of the database (see `find_problems`), so money
+moving while it runs (and `/metrics` runs it on a live system) cannot show up as a
+mismatch. Sums are taken in whole cents: SQLite, the embedded default, sums its decimal
+columns as doubles, whose errors would otherwise surface as false mismatches.
 """
 
 from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
 
-from django.db import connection
-from django.db.models import Sum
+from django.db import connection, transaction
+from django.db.models import IntegerField, Sum
 
-from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet
+from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet, cents
 
 Check = Callable[[], list[str]]
 _extra_checks: list[Check] = []
@@ -26,15 +31,27 @@ def register_check(check: Check) -> Check:
     return check
 
 
+def _total_cents() -> Sum:
+    """The sum of the entries' amounts as a whole number of cents: exact on every
+    database (integers are summed exactly by SQLite too, up to 2**63 cents)."""
+    return Sum(cents("amount"), output_field=IntegerField())
+
+
+def _amount(total_cents) -> Decimal:
+    """Cents (an int, a float holding an integer on SQLite, a numeric on PostgreSQL)
+    back to an amount with two places."""
+    return Decimal(round(total_cents)).scaleb(-2)
+
+
 def _flows(side: str, account: str) -> dict[int, Decimal]:
     """Sum of amounts per account id on one side ("from" or "to") of the ledger."""
     column = f"{side}_{account}_id"
     rows = (
         EscrowTransaction.objects.filter(**{f"{column}__isnull": False})
         .values(column)
-        .annotate(total=Sum("amount"))
+        .annotate(total=_total_cents())
     )
-    return {row[column]: row["total"] for row in rows}
+    return {row[column]: _amount(row["total"]) for row in rows}
 
 
 def ledger_balances(account: str) -> dict[int, Decimal]:
@@ -54,9 +71,9 @@ def _paid_to_group() -> dict[int, Decimal]:
             kind__in=[EscrowTransaction.Kind.LEADER_COMMISSION, EscrowTransaction.Kind.MEMBER_SHARE]
         )
         .values("from_hold__group_wallet")
-        .annotate(total=Sum("amount"))
+        .annotate(total=_total_cents())
     )
-    return {row["from_hold__group_wallet"]: row["total"] for row in rows}
+    return {row["from_hold__group_wallet"]: _amount(row["total"]) for row in rows}
 
 
 def _compare(problems: list[str], label: str, stored: Decimal, expected: Decimal) -> None:
@@ -175,6 +192,25 @@ def _check_append_only(problems: list[str]) -> None:
 
 
 def find_problems() -> list[str]:
+    """Every problem found, read from one consistent snapshot of the database.
+
+    Outside a transaction it opens one: on PostgreSQL REPEATABLE READ, READ ONLY, so
+    every query (the registered checks' too) sees the same committed state while writers
+    carry on unblocked. (SQLite has no such statement; its transaction is serializable,
+    and the embedded default's IMMEDIATE mode keeps writers out until it ends.) Inside
+    a transaction (a test, a caller's atomic block) it reads what that transaction sees.
+    """
+    if connection.in_atomic_block:
+        return _find_problems()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # Must be the transaction's first statement.
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        return _find_problems()
+
+
+def _find_problems() -> list[str]:
     problems: list[str] = []
     _check_entries(problems)
     _check_wallets(problems)
