@@ -29,3 +29,9 @@ class PaymentsDisabled(NotFound):
 
 class InvalidSplit(InvalidInput):
     code = "invalid_refund_amount"
+
+
+class BalanceLimitExceeded(Conflict):
+    """The operation would take a cached balance past what its column can hold."""
+
+    code = "balance_limit_exceeded"

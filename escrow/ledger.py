@@ -5,12 +5,20 @@ Callers (the services) hold row locks on every account they pass in, have made a
 their checks, and post inside one transaction. An account is a user wallet, a group
 wallet, an escrow hold, or a system wallet (platform, external) whose balance is not
 cached.
+
+A posting that would take a cached balance past what its column holds (numeric(15,2),
+see `escrow.models.BALANCE`) is refused with `BalanceLimitExceeded` (409
+`balance_limit_exceeded`) before anything is written, rather than failing in the
+database half-way.
 """
 
 from dataclasses import dataclass
+from decimal import Decimal
 
+from djmoney.models.fields import MoneyField
 from djmoney.money import Money
 
+from .errors import BalanceLimitExceeded
 from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet
 
 Account = Wallet | GroupWallet | EscrowHold
@@ -30,7 +38,12 @@ class Leg:
 
 
 def post(legs: list[Leg], *, idempotency_key: str, actor=None) -> list[EscrowTransaction]:
-    """Write the legs of one operation under one key and update the cached balances."""
+    """Write the legs of one operation under one key and update the cached balances.
+
+    Refuses with `BalanceLimitExceeded`, writing nothing and leaving the accounts passed
+    in as they were, when a cached balance would exceed its column's maximum."""
+    touched = _touched(legs)
+    before = [(account, _balances(account)) for account in touched]
     entries = []
     for number, leg in enumerate(legs):
         entry = EscrowTransaction(
@@ -46,8 +59,16 @@ def post(legs: list[Leg], *, idempotency_key: str, actor=None) -> list[EscrowTra
         entries.append(entry)
         _move(leg.source, -leg.amount.amount, leg.kind)
         _move(leg.destination, leg.amount.amount, leg.kind)
+    try:
+        for account in touched:
+            _require_within_limit(account)
+    except BalanceLimitExceeded:
+        for account, balances in before:
+            for name, value in balances.items():
+                setattr(account, name, value)
+        raise
     EscrowTransaction.objects.bulk_create(entries)
-    for account in _touched(legs):
+    for account in touched:
         account.save()
     return entries
 
@@ -85,3 +106,39 @@ def _touched(legs: list[Leg]) -> list[Account]:
                         f"Two copies of {item!r} in one operation: wire one instance."
                     )
     return list(seen.values())
+
+
+def _balance_fields(model) -> list[MoneyField]:
+    return [field for field in model._meta.concrete_fields if isinstance(field, MoneyField)]
+
+
+def column_maximum(field: MoneyField) -> Decimal:
+    """The largest amount a money column holds: 9 999 999 999 999.99 for numeric(15,2)."""
+    places = field.decimal_places
+    return Decimal(10) ** (field.max_digits - places) - Decimal(1).scaleb(-places)
+
+
+def _balances(account: Account) -> dict[str, Money]:
+    return {field.name: getattr(account, field.name) for field in _balance_fields(type(account))}
+
+
+def _require_within_limit(account: Account) -> None:
+    for field in _balance_fields(type(account)):
+        value = getattr(account, field.name)
+        limit = column_maximum(field)
+        if value.amount > limit:
+            raise BalanceLimitExceeded(
+                f"The {field.name.replace('_', ' ')} of {account._meta.verbose_name} "
+                f"#{account.pk} would reach {value.amount} {value.currency}, above the "
+                f"{limit} {value.currency} a balance can hold."
+            )
+
+
+def require_room(wallet: Wallet, amount: Money) -> None:
+    """Refuse up front what `post` would refuse when crediting `amount` to `wallet`: a
+    deposit asks before it charges the provider, which it must not do for nothing."""
+    limit = column_maximum(Wallet._meta.get_field("balance"))
+    if wallet.balance.amount + amount.amount > limit:
+        raise BalanceLimitExceeded(
+            f"A wallet holds at most {limit} {wallet.currency}: {amount.amount} more does not fit."
+        )

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from djmoney.money import Money
 
 from escrow import services
@@ -53,3 +54,19 @@ def group(db, members):
 def funded_buyer(buyer):
     services.wallet_deposit(user=buyer, amount=usd("1500.00"), idempotency_key="fund-buyer")
     return buyer
+
+
+@pytest.fixture
+def charges(monkeypatch) -> list:
+    """Stand in for the payment provider (an outside service, the one part not run here
+    for real): the list of charges made, each as (amount, whether a transaction was open
+    when it came)."""
+    made = []
+
+    class Recording:
+        def charge(self, *, user_id, amount, idempotency_key):
+            made.append((amount, connection.in_atomic_block))
+            return f"recorded-{len(made)}"
+
+    monkeypatch.setattr(services, "payment_provider", Recording)
+    return made
