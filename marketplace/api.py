@@ -90,7 +90,7 @@ class TokenApi(APIView):
         password = serializers.CharField(write_only=True, trim_whitespace=False)
 
     class TokenOutputSerializer(serializers.Serializer):
-        token = serializers.CharField(source="key")
+        token = serializers.CharField()
 
     @extend_schema(
         operation_id="auth_token",
@@ -102,8 +102,8 @@ class TokenApi(APIView):
     def post(self, request):
         serializer = self.TokenInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        token = services.auth_token_obtain(**serializer.validated_data)
-        return Response(self.TokenOutputSerializer(token).data)
+        key = services.auth_token_obtain(**serializer.validated_data)
+        return Response(self.TokenOutputSerializer({"token": key}).data)
 
 
 class MeApi(APIView):

@@ -8,7 +8,8 @@ production and the test suite run. The names are part of the operators' interfac
 """
 
 import os
-from datetime import date
+import re
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,6 +28,50 @@ def env_flag(name: str, default: bool) -> bool:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# Numbers are read strictly and checked at start: a bad value refuses to start with a
+# message naming the variable, instead of failing later in a payment or a job. Only ASCII
+# digits: Python's int() and Decimal() would also take " 1_0", "١٤", "nan" or "inf".
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+_PLAIN_DECIMAL = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+# Rates are stored on each proposal with 4 decimal places (`Proposal.platform_fee_rate`).
+_RATE_QUANTUM = Decimal("0.0001")
+
+
+def _refuse(name: str, expected: str, raw: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"{name} must be {expected}; got {raw!r}.")
+
+
+def env_int(name: str, default: int, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """A whole number from `minimum` to `maximum` (inclusive; no upper bound if None)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    expected = (
+        f"a whole number from {minimum} to {maximum}"
+        if maximum is not None
+        else f"a whole number of at least {minimum}"
+    )
+    if not _WHOLE_NUMBER.fullmatch(raw):
+        raise _refuse(name, expected, raw)
+    value = int(raw)
+    if value < minimum or (maximum is not None and value > maximum):
+        raise _refuse(name, expected, raw)
+    return value
+
+
+def env_rate(name: str, default: str) -> Decimal:
+    """A rate from 0 to 1 with at most 4 decimal places (what a proposal can store, so the
+    rate shown is the rate kept), returned with exactly 4 places."""
+    raw = os.environ.get(name, "").strip() or default
+    expected = "a decimal from 0 to 1 with at most 4 decimal places, e.g. 0.10"
+    if not _PLAIN_DECIMAL.fullmatch(raw):
+        raise _refuse(name, expected, raw)
+    value = Decimal(raw)
+    if not 0 <= value <= 1 or value != value.quantize(_RATE_QUANTUM):
+        raise _refuse(name, expected, raw)
+    return value.quantize(_RATE_QUANTUM)
 
 
 DEBUG = env_flag("DEBUG", default=False)
@@ -49,7 +94,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens, stored as digests with an expiry (`marketplace.api_tokens`). Before
+    # "marketplace", whose admin replaces knox's token admin.
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "djmoney",
@@ -145,7 +192,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CHAT_MESSAGE_MAX_LENGTH = 5000
-CHAT_MESSAGES_PER_MINUTE = int(os.environ.get("CHAT_MESSAGES_PER_MINUTE", "30"))
+CHAT_MESSAGES_PER_MINUTE = env_int("CHAT_MESSAGES_PER_MINUTE", 30, minimum=1)
 
 # --- Auth, i18n, static ---------------------------------------------------------------
 
@@ -180,7 +227,7 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "marketplace.api_tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -192,6 +239,16 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"auth": "20/min", "messages": "30/min"},
     # Content negotiation by Accept header only: a stray `?format=` is not a 404.
     "URL_FORMAT_OVERRIDE": None,
+}
+# `POST /api/auth/token` issues a new token on every call; only its digest is stored, it
+# expires API_TOKEN_TTL_DAYS later (no sliding renewal), and a user keeps at most
+# API_TOKENS_PER_USER live tokens (the oldest go first).
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 30, minimum=1, maximum=3650)
+API_TOKENS_PER_USER = 10
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Group marketplace API",
@@ -219,26 +276,33 @@ CURRENCIES = ("USD", "EUR", "GBP")
 DEFAULT_CURRENCY = "USD"
 # Rates are frozen on each proposal when it is created; changing them here only affects
 # proposals created afterwards.
-PLATFORM_FEE_RATE = Decimal(os.environ.get("PLATFORM_FEE_RATE", "0.10"))
-LEADER_COMMISSION_RATE = Decimal(os.environ.get("LEADER_COMMISSION_RATE", "0.03"))
+PLATFORM_FEE_RATE = env_rate("PLATFORM_FEE_RATE", "0.10")
+LEADER_COMMISSION_RATE = env_rate("LEADER_COMMISSION_RATE", "0.03")
+if PLATFORM_FEE_RATE + LEADER_COMMISSION_RATE >= 1:
+    raise ImproperlyConfigured(
+        "PLATFORM_FEE_RATE + LEADER_COMMISSION_RATE must be below 1, leaving the members a "
+        f"share; got {PLATFORM_FEE_RATE} + {LEADER_COMMISSION_RATE}."
+    )
 MAX_AMOUNT = Decimal("1000000.00")
 PAYMENTS_SANDBOX = env_flag("PAYMENTS_SANDBOX", default=DEBUG)
 # The old project/order endpoints: deprecated since, and switched off after.
 LEGACY_API_DEPRECATED_ON = date(2026, 11, 26)
 LEGACY_API_SUNSET_ON = date(2027, 6, 30)
-ESCROW_AUTO_RELEASE_DAYS = int(os.environ.get("ESCROW_AUTO_RELEASE_DAYS", "14"))
+# Bounded so that release dates (delivery + days) stay far inside the calendar.
+ESCROW_AUTO_RELEASE_DAYS = env_int("ESCROW_AUTO_RELEASE_DAYS", 14, minimum=1, maximum=3650)
 
 # --- E-mail ---------------------------------------------------------------------------
 
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Group marketplace <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-if os.environ.get("EMAIL_HOST"):
+email_host = os.environ.get("EMAIL_HOST", "").strip()
+if email_host:
     MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
-                "host": os.environ["EMAIL_HOST"],
-                "port": int(os.environ.get("EMAIL_PORT", "587")),
+                "host": email_host,
+                "port": env_int("EMAIL_PORT", 587, minimum=1, maximum=65535),
                 "username": os.environ.get("EMAIL_HOST_USER", ""),
                 "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
                 "use_tls": env_flag("EMAIL_USE_TLS", default=True),
@@ -246,12 +310,13 @@ if os.environ.get("EMAIL_HOST"):
             },
         }
     }
-elif DEBUG:
-    # Development without a mail server: e-mails are written to the console.
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 else:
-    # Production without EMAIL_HOST: the local MTA on port 25, Django's classic default.
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend"}}
+    # No mail server, in every environment: e-mails are written to the console (stdout).
+    # With DEBUG off, each process says so once at start (`marketplace.startup`), so
+    # Django's deploy check against a development-only backend is silenced: this fallback
+    # is deliberate, and an SMTP backend without a host failed on every notification.
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    SILENCED_SYSTEM_CHECKS = ["mail.E001"]
 # E-mails link back to the site with absolute URLs when this is set.
 SITE_URL = os.environ.get("SITE_URL", "")
 
@@ -262,7 +327,7 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", default=True)
     # Load balancers probe health over plain HTTP.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True

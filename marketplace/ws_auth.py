@@ -3,7 +3,9 @@
 Browsers authenticate with their session cookie, and since a cookie rides along on any
 page's request, a cookie-authenticated socket must come from one of our origins. API
 clients send `Authorization: Token <key>` on the handshake (never a token in the URL);
-they are not exposed to cross-site requests, so they may omit the Origin header.
+they are not exposed to cross-site requests, so they may omit the Origin header. The key
+is checked exactly as the REST API checks it (`marketplace.api_tokens`: against the stored
+digest, refused once expired or for an inactive user).
 """
 
 from urllib.parse import urlparse
@@ -14,7 +16,8 @@ from channels.middleware import BaseMiddleware
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.request import split_domain_port, validate_host
-from rest_framework.authtoken.models import Token
+
+from .api_tokens import user_for_key
 
 
 def _header(scope, name: bytes) -> str | None:
@@ -26,10 +29,7 @@ def _header(scope, name: bytes) -> str | None:
 
 @database_sync_to_async
 def _user_for_token(key: str):
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
-        return AnonymousUser()
-    return token.user
+    return user_for_key(key) or AnonymousUser()
 
 
 def origin_allowed(origin: str | None) -> bool:

@@ -1,17 +1,54 @@
 """Test configuration. The suite runs on the real servers, PostgreSQL and Redis: a
-missing server stops the run loudly, it is never skipped."""
+missing server stops the run loudly, it is never skipped.
+
+One exception, asked for explicitly: `pytest --embedded tests/embedded` runs the tests
+marked `embedded` (the money story) on the embedded default that `make run` uses, SQLite
+and the in-memory channel layer, with `DATABASE_URL` and `REDIS_URL` unset. That run
+refuses any other test, and every other run still refuses anything but PostgreSQL.
+`make test` runs both."""
 
 import pytest
 import redis
 from django.conf import settings
 from django.db import connection
 
+EMBEDDED = "embedded"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--embedded",
+        action="store_true",
+        default=False,
+        help="Run only the tests marked `embedded` on the embedded default (SQLite, "
+        "in-memory channel layer): DATABASE_URL and REDIS_URL must be unset.",
+    )
+
+
+def embedded_run(config) -> bool:
+    return bool(config.getoption("--embedded"))
+
 
 def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        f"{EMBEDDED}: runs on PostgreSQL with the suite and also on the embedded default "
+        "(SQLite) with `pytest --embedded tests/embedded`",
+    )
     engine = settings.DATABASES["default"]["ENGINE"]
+    if embedded_run(config):
+        if "sqlite3" not in engine or settings.REDIS_URL:
+            pytest.exit(
+                f"--embedded runs on the embedded default (SQLite, no Redis), not {engine}"
+                f"{' with Redis' if settings.REDIS_URL else ''}: unset DATABASE_URL and "
+                "REDIS_URL (`make test` does).",
+                returncode=2,
+            )
+        return
     if "postgresql" not in engine:
         pytest.exit(
-            f"The tests run on PostgreSQL, not {engine}: set DATABASE_URL (`make test` does).",
+            f"The tests run on PostgreSQL, not {engine}: set DATABASE_URL (`make test` does). "
+            "Only `pytest --embedded tests/embedded` runs on the embedded default.",
             returncode=2,
         )
     if not settings.REDIS_URL:
@@ -20,6 +57,20 @@ def pytest_configure(config):
         redis.Redis.from_url(settings.REDIS_URL).ping()
     except redis.RedisError as error:
         pytest.exit(f"Redis at {settings.REDIS_URL} does not answer: {error}", returncode=2)
+
+
+def pytest_collection_modifyitems(config, items):
+    if not embedded_run(config):
+        return
+    others = [item.nodeid for item in items if not item.get_closest_marker(EMBEDDED)]
+    if others:
+        pytest.exit(
+            f"--embedded runs only tests marked `{EMBEDDED}` (tests/embedded); "
+            f"{len(others)} other test(s) selected, e.g. {others[0]}",
+            returncode=2,
+        )
+    if not items:
+        pytest.exit("--embedded selected no tests: run it on tests/embedded.", returncode=2)
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +100,11 @@ def _fresh_cache():
 @pytest.fixture(autouse=True)
 def _postgresql_only(request):
     if request.node.get_closest_marker("django_db"):
-        assert connection.vendor == "postgresql"
+        if embedded_run(request.config):
+            assert request.node.get_closest_marker(EMBEDDED)
+            assert connection.vendor == "sqlite"
+        else:
+            assert connection.vendor == "postgresql"
 
 
 @pytest.fixture
@@ -64,14 +119,23 @@ def ledger_clean():
     return check
 
 
+def issue_token(user) -> str:
+    """A new API token's key for the user, issued as `POST /api/auth/token` issues it (the
+    database keeps only its digest). The one way the tests get a token."""
+    from django.db import transaction
+
+    from marketplace.api_tokens import token_issue
+
+    with transaction.atomic():
+        return token_issue(user)
+
+
 def token_client(user):
-    """An APIClient that authenticates the way API clients do: with the user's token."""
-    from rest_framework.authtoken.models import Token
+    """An APIClient that authenticates the way API clients do: with a token of the user."""
     from rest_framework.test import APIClient
 
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(user)}")
     return client
 
 

@@ -1,5 +1,10 @@
+import importlib
+
 import factory
+from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group as AuthGroup
+from django.db import connection
 
 from marketplace.models import Conversation, Group, GroupMembership
 
@@ -48,3 +53,35 @@ class ConversationFactory(factory.django.DjangoModelFactory):
 
     product_owner = factory.SubFactory(UserFactory)
     group = factory.SubFactory(GroupFactory)
+
+
+# The migrations that make the staff roles, each with the function that grants them.
+_ROLE_GRANTS = [
+    importlib.import_module("disputes.migrations.0003_staff_roles").create_roles,
+    importlib.import_module("disputes.migrations.0004_support_views_users").grant,
+]
+
+
+def role(name: str) -> AuthGroup:
+    """A staff role's auth group ("support", "finance") as the data migrations made it
+    (made again after a transactional test flushed the tables)."""
+    if not AuthGroup.objects.filter(name=name).exists():
+
+        class Editor:
+            pass
+
+        editor = Editor()
+        editor.connection = connection
+        for grant in _ROLE_GRANTS:
+            grant(django_apps, editor)
+    return AuthGroup.objects.get(name=name)
+
+
+def staff_user(username: str | None = None, *roles: str, **fields):
+    """A staff user holding `roles`; with none, staff who see the admin and nothing more."""
+    if username is not None:
+        fields["username"] = username
+    user = UserFactory(is_staff=True, **fields)
+    for name in roles:
+        user.groups.add(role(name))
+    return user

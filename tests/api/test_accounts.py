@@ -1,16 +1,22 @@
 """POST /api/auth/register, POST /api/auth/token, GET /api/me."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from django.db import connection
+from django.utils import timezone
+from knox.models import get_token_model
 
 from escrow.models import Wallet
+from tests.conftest import issue_token
 from tests.factories import UserFactory
 
 from .conftest import fund
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
+AuthToken = get_token_model()
 STRONG = "correct-horse-battery"
 
 
@@ -95,15 +101,24 @@ def test_register_ignores_a_stale_token_header(anon):
     assert register(anon).status_code == 201
 
 
-def test_token_is_issued_for_good_credentials_and_stays_the_same(anon):
+def test_token_is_issued_for_good_credentials_a_new_one_each_time(anon, settings):
     user = UserFactory(username="carol")
 
     first = anon.post("/api/auth/token", {"username": "carol", "password": STRONG}, format="json")
     second = anon.post("/api/auth/token/", {"username": "carol", "password": STRONG})
 
-    assert first.status_code == 200
-    assert first.json() == {"token": Token.objects.get(user=user).key}
-    assert second.json() == first.json()
+    assert first.status_code == second.status_code == 200
+    assert list(first.json()) == ["token"]
+    keys = [first.json()["token"], second.json()["token"]]
+    assert keys[0] != keys[1]
+    # Both work, and both expire API_TOKEN_TTL_DAYS (30) after they were issued.
+    for key in keys:
+        anon.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert anon.get("/api/me").json()["username"] == "carol"
+    assert settings.API_TOKEN_TTL_DAYS == 30
+    for token in AuthToken.objects.filter(user=user):
+        assert abs(token.expiry - token.created - timedelta(days=30)) < timedelta(seconds=5)
+    assert AuthToken.objects.filter(user=user).count() == 2
 
 
 @pytest.mark.parametrize(
@@ -116,7 +131,7 @@ def test_token_refuses_bad_credentials(anon, body):
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_credentials"
-    assert not Token.objects.exists()
+    assert not AuthToken.objects.exists()
 
 
 def test_token_refuses_an_inactive_user(anon):
@@ -186,6 +201,86 @@ def test_me_without_credentials_is_401_with_a_challenge(anon):
 
 def test_me_with_a_bad_token_is_401_authentication_failed(anon):
     anon.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef")
+
+    response = anon.get("/api/me")
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+
+
+# --- tokens are stored hashed and expire ------------------------------------------------
+
+
+def _token_table_values() -> list[str]:
+    """Every value of every row of the token table, read with raw SQL as text."""
+    table = connection.ops.quote_name(AuthToken._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {table}")
+        return [str(value) for row in cursor.fetchall() for value in row]
+
+
+def test_the_database_never_holds_a_token_in_plain_text(anon):
+    UserFactory(username="carol")
+
+    key = anon.post("/api/auth/token", {"username": "carol", "password": STRONG}).json()["token"]
+
+    values = _token_table_values()
+    assert values  # the row is there...
+    assert len(key) >= 64
+    assert not any(key in value for value in values)  # ...but the key is in no column
+    # What is stored: the SHA-512 digest, and a 15-character prefix that finds the row
+    # (the other 49 hex digits, 196 bits, are never stored).
+    token = AuthToken.objects.get()
+    assert len(token.digest) == 128 and token.digest != key
+    assert token.token_key == key[:15]
+    # The old table with plain-text keys is gone.
+    assert "authtoken_token" not in connection.introspection.table_names()
+
+
+def test_an_expired_token_is_refused_and_deleted(anon, user):
+    key = issue_token(user)
+    anon.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert anon.get("/api/me").status_code == 200
+
+    AuthToken.objects.filter(user=user).update(expiry=timezone.now() - timedelta(seconds=1))
+    response = anon.get("/api/me")
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+    assert not AuthToken.objects.filter(user=user).exists()
+
+
+def test_a_token_of_a_deactivated_user_is_refused(anon, user):
+    anon.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(user)}")
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+    assert anon.get("/api/me").status_code == 401
+
+
+def test_signing_in_keeps_at_most_ten_tokens_dropping_the_oldest(anon, user, settings):
+    assert settings.API_TOKENS_PER_USER == 10
+    keys = [issue_token(user) for _ in range(11)]
+
+    assert AuthToken.objects.filter(user=user).count() == 10
+    anon.credentials(HTTP_AUTHORIZATION=f"Token {keys[0]}")
+    assert anon.get("/api/me").status_code == 401
+    for key in (keys[1], keys[-1]):
+        anon.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert anon.get("/api/me").status_code == 200
+
+
+def test_signing_in_drops_the_expired_tokens(user):
+    issue_token(user)
+    AuthToken.objects.update(expiry=timezone.now() - timedelta(days=1))
+
+    issue_token(user)
+
+    assert AuthToken.objects.filter(user=user).count() == 1
+    assert AuthToken.objects.get().expiry > timezone.now()
+
+
+def test_a_token_that_is_not_utf8_is_401_not_500(anon):
+    anon.credentials(HTTP_AUTHORIZATION="Token caf\xe9")
 
     response = anon.get("/api/me")
 

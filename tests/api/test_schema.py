@@ -14,11 +14,11 @@ from django.db import close_old_connections
 from django.test import override_settings
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
-from rest_framework.authtoken.models import Token
 
 from disputes.services import dispute_open
 from proposals.models import Proposal
 from proposals.task_services import task_create
+from tests.conftest import issue_token
 from tests.factories import ConversationFactory, GroupFactory, UserFactory
 from tests.proposals.factories import Team, bring_to, fund, propose
 
@@ -77,7 +77,7 @@ with override_settings(ALLOWED_HOSTS=TEST_HOSTS):
 
 @pytest.fixture
 def owner_token(owner):
-    return Token.objects.create(user=owner).key
+    return issue_token(owner)
 
 
 @pytest.fixture

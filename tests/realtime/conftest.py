@@ -7,9 +7,9 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
-from rest_framework.authtoken.models import Token
 
 from marketplace.asgi import application
+from tests.conftest import issue_token
 from tests.factories import ConversationFactory, GroupFactory, UserFactory
 
 
@@ -33,8 +33,7 @@ def db(function, *args, **kwargs):
 
 
 def token_headers(user) -> list[tuple[bytes, bytes]]:
-    token, _ = Token.objects.get_or_create(user=user)
-    return [(b"authorization", f"Token {token.key}".encode())]
+    return [(b"authorization", f"Token {issue_token(user)}".encode())]
 
 
 async def connect(path: str, headers=()) -> tuple[WebsocketCommunicator, bool, int | None]:

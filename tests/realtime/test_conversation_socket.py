@@ -1,7 +1,11 @@
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
+from knox.models import get_token_model
 
 from marketplace import services
 from marketplace.models import Message
@@ -76,6 +80,22 @@ def test_a_bad_token_is_anonymous(chat):
     async def scenario():
         _, connected, code = await connect(chat.path, [(b"authorization", b"Token not-a-real-key")])
         assert (connected, code) == (False, 4401)
+
+    run(scenario)
+
+
+def test_an_expired_token_is_anonymous(chat):
+    """The handshake checks a token as the API does: against its digest, with expiry."""
+    get_token_model().objects.filter(user=chat.buyer).update(
+        expiry=timezone.now() - timedelta(seconds=1)
+    )
+
+    async def scenario():
+        _, connected, code = await connect(chat.path, chat.headers["buyer"])
+        assert (connected, code) == (False, 4401)
+        socket, connected, _ = await connect(chat.path, chat.headers["member"])
+        assert connected
+        await socket.disconnect()
 
     run(scenario)
 

@@ -81,7 +81,16 @@ STAFF_ROLES = {
     "finance": "releases and refunds escrow, adjusts wallets",
 }
 STAFF_PASSWORD = "staff-demo-pass"
-STAFF_ROLE_PERMISSIONS = import_module("disputes.migrations.0003_staff_roles").ROLES
+# The roles' permissions as the migrations grant them: 0003 made the roles, 0004 lets
+# support view the users.
+STAFF_ROLE_PERMISSIONS = {
+    role: [
+        dotted
+        for migration in ("0003_staff_roles", "0004_support_views_users")
+        for dotted in import_module(f"disputes.migrations.{migration}").ROLES.get(role, [])
+    ]
+    for role in STAFF_ROLES
+}
 # The demo's notifications are stored (and shown on the site) but not e-mailed: the
 # addresses are made up, and the console backend of DEBUG would bury the logins.
 NO_EMAIL = {"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}
