@@ -17,7 +17,7 @@ from marketplace.api_common import (
     paginated_response,
 )
 from marketplace.errors import NotFound
-from marketplace.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent, operation_key
+from marketplace.idempotency import IDEMPOTENCY_KEY_PARAMETER, client_key, idempotent
 
 from . import selectors, services
 from .money import parse_amount
@@ -112,7 +112,7 @@ class WalletDepositApi(APIView):
         entry = services.wallet_deposit(
             user=request.user,
             amount=amount,
-            idempotency_key=operation_key(request, "deposit") or services.new_key(),
+            idempotency_key=client_key(request) or services.new_key(),
         )
         return _movement_response(request, entry)
 
@@ -134,7 +134,7 @@ class WalletWithdrawApi(APIView):
         entry = services.wallet_withdraw(
             user=request.user,
             amount=amount,
-            idempotency_key=operation_key(request, "withdraw") or services.new_key(),
+            idempotency_key=client_key(request) or services.new_key(),
         )
         return _movement_response(request, entry)
 

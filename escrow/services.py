@@ -3,7 +3,14 @@
 Each runs in one `transaction.atomic()`, locks its accounts in the global order of
 `escrow.locking`, then looks for an earlier run under the same idempotency key (and
 replays it), then checks, and only then posts. A refusal raises a `DomainError` before
-anything is written.
+anything is written. Who may call a service is decided inside it.
+
+Idempotency keys are namespaced here, never by the callers: the ledger stores a caller's
+key as `<operation>/<account>/<key>` (`withdraw/w17/…`, `release/h4/…`), where the
+account is the one the operation acts on and has locked. No caller's key (a form
+field, an API header, a job's) can name another account's or another operation's
+entries, so nobody can block or replay anybody else's money. Within one namespace the
+same key with another body is 409 `idempotency_key_reused`, never a replay.
 """
 
 import functools
@@ -16,7 +23,8 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from djmoney.money import Money
 
-from marketplace.errors import DomainError, Forbidden, InvalidInput
+from marketplace.errors import DomainError, InvalidInput
+from marketplace.roles import require_staff_power
 
 from . import ledger, metrics
 from .errors import (
@@ -81,14 +89,29 @@ def system_wallet(*, kind: str, currency: str) -> Wallet:
 
 # --- helpers ------------------------------------------------------------------------
 
+MAX_KEY_LENGTH = 150
+_ACCOUNT_PREFIX = {Wallet: "w", GroupWallet: "g", EscrowHold: "h"}
 
-def _replay(key: str, *, matches) -> list[EscrowTransaction] | None:
-    """The legs an earlier call under `key` wrote, if any; refuse a key reused for
-    something else. Called after locking, so a concurrent first call has committed."""
+
+def _ledger_key(operation: str, account, key: str) -> str:
+    """The ledger's key for the caller's `key` to `operation` on `account` (see the
+    module's docstring)."""
+    if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidInput(
+            f"An idempotency key is 1 to {MAX_KEY_LENGTH} printable characters.",
+            code="invalid_idempotency_key",
+        )
+    return f"{operation}/{_ACCOUNT_PREFIX[type(account)]}{account.pk}/{key}"
+
+
+def _replay(key: str, *, matches=None) -> list[EscrowTransaction] | None:
+    """The legs an earlier call under the ledger key `key` wrote, if any; refuse a key
+    reused with another body (`matches` is False). Called after locking, so a concurrent
+    first call has committed; deposits also call it before charging."""
     legs = list(EscrowTransaction.objects.filter(idempotency_key=key).order_by("leg"))
     if not legs:
         return None
-    if not matches(legs):
+    if matches is not None and not matches(legs):
         raise IdempotencyKeyReused(
             f"Idempotency key {key!r} was already used for another operation."
         )
@@ -110,23 +133,26 @@ def _require_available(wallet: Wallet, amount: Money, what: str) -> None:
 
 
 def _log(operation: str, *, key: str, actor, legs: list[EscrowTransaction], **fields) -> None:
+    """Log and count the posted operation once its transaction commits: a caller that
+    rolls back leaves no "ok" for money that never moved."""
     amounts: dict[str, Decimal] = defaultdict(Decimal)
     for leg in legs:  # a release has one member_share leg per member: their sum
         amounts[leg.kind] += leg.amount.amount
-    logger.info(
-        "%s ok",
-        operation,
-        extra={
-            "operation": operation,
-            "outcome": "ok",
-            "idempotency_key": key,
-            "actor_id": getattr(actor, "pk", None),
-            "amounts": {kind: str(total) for kind, total in amounts.items()},
-            "currency": str(legs[0].amount.currency) if legs else None,
-            **fields,
-        },
-    )
-    metrics.count_operation("ok")
+    extra = {
+        "operation": operation,
+        "outcome": "ok",
+        "idempotency_key": key,
+        "actor_id": getattr(actor, "pk", None),
+        "amounts": {kind: str(total) for kind, total in amounts.items()},
+        "currency": str(legs[0].amount.currency) if legs else None,
+        **fields,
+    }
+
+    def emit():
+        logger.info("%s ok", operation, extra=extra)
+        metrics.count_operation("ok")
+
+    transaction.on_commit(emit)
 
 
 def _refusals_logged(operation: str):
@@ -183,6 +209,11 @@ def _lock_hold(hold_id: int, *extra_wallet_ids: int):
     return hold, wallets
 
 
+def _single_entry(kind: str, amount: Money):
+    """A replay matcher: the earlier call posted one `kind` entry of `amount`."""
+    return lambda legs: len(legs) == 1 and legs[0].kind == kind and legs[0].amount == amount
+
+
 def _post_wallet_entry(
     *,
     operation: str,
@@ -191,27 +222,20 @@ def _post_wallet_entry(
     counterparty: Wallet,
     amount: Money,
     credit: bool,
-    idempotency_key: str,
+    ledger_key: str,
     actor,
     memo: str,
     debit_label: str = "",
     **log_fields,
 ) -> tuple[EscrowTransaction, bool]:
     """One entry between a user's wallet and a system account, the shape of deposits,
-    withdrawals and adjustments: lock the wallet, replay an earlier call under the key,
-    refuse a debit beyond the available balance, post, log. Returns the entry and
-    whether it was posted now (False: replayed)."""
+    withdrawals and adjustments: lock the wallet, replay an earlier call under the
+    (namespaced) key, refuse a debit beyond the available balance, post, log. Returns
+    the entry and whether it was posted now (False: replayed)."""
     with transaction.atomic():
         _, wallets, _ = lock_accounts(wallet_ids=[wallet.pk])
         wallet = wallets[wallet.pk]
-        replayed = _replay(
-            idempotency_key,
-            matches=lambda legs: (
-                legs[0].kind == kind
-                and legs[0].amount == amount
-                and (legs[0].to_wallet_id if credit else legs[0].from_wallet_id) == wallet.pk
-            ),
-        )
+        replayed = _replay(ledger_key, matches=_single_entry(kind, amount))
         if replayed:
             return replayed[0], False
         if not credit:
@@ -219,12 +243,12 @@ def _post_wallet_entry(
         source, destination = (counterparty, wallet) if credit else (wallet, counterparty)
         (entry,) = ledger.post(
             [ledger.Leg(kind, amount, source, destination, memo=memo)],
-            idempotency_key=idempotency_key,
+            idempotency_key=ledger_key,
             actor=actor,
         )
         _log(
             operation,
-            key=idempotency_key,
+            key=ledger_key,
             actor=actor,
             legs=[entry],
             wallet=wallet.pk,
@@ -242,12 +266,21 @@ def new_key() -> str:
 
 @_refusals_logged("wallet.deposit")
 def wallet_deposit(*, user, amount: Money, idempotency_key: str, actor=None) -> EscrowTransaction:
-    """Charge the payment provider and credit the user's available balance."""
+    """Charge the payment provider and credit the user's available balance.
+
+    The key is checked before the charge: a retry replays without charging again, and a
+    key reused for another amount is refused without charging at all. The charge runs
+    before the wallet is locked (no provider call while a wallet row is locked); two
+    concurrent calls with one key both reach the provider under that key (which makes
+    it charge once), and the second one finds the first's entry under the lock."""
     wallet = wallet_for_user(user=user, currency=str(amount.currency))
     _require_currency(amount, wallet)
-    provider = payment_provider()
-    # The charge happens before any lock: no provider call while a wallet row is locked.
-    reference = provider.charge(user_id=user.pk, amount=amount, idempotency_key=idempotency_key)
+    key = _ledger_key("deposit", wallet, idempotency_key)
+    replayed = _replay(key, matches=_single_entry(Kind.DEPOSIT, amount))
+    if replayed:
+        return replayed[0]
+    ledger.require_room(wallet, amount)
+    reference = payment_provider().charge(user_id=user.pk, amount=amount, idempotency_key=key)
     external = system_wallet(kind=Wallet.Kind.EXTERNAL, currency=str(amount.currency))
     entry, _ = _post_wallet_entry(
         operation="wallet.deposit",
@@ -256,7 +289,7 @@ def wallet_deposit(*, user, amount: Money, idempotency_key: str, actor=None) -> 
         counterparty=external,
         amount=amount,
         credit=True,
-        idempotency_key=idempotency_key,
+        ledger_key=key,
         actor=actor or user,
         memo=reference,
     )
@@ -270,6 +303,7 @@ def wallet_withdraw(*, user, amount: Money, idempotency_key: str, actor=None) ->
     wallet = wallet_for_user(user=user, currency=str(amount.currency))
     _require_currency(amount, wallet)
     external = system_wallet(kind=Wallet.Kind.EXTERNAL, currency=str(amount.currency))
+    key = _ledger_key("withdraw", wallet, idempotency_key)
     entry, posted = _post_wallet_entry(
         operation="wallet.withdraw",
         kind=Kind.WITHDRAWAL,
@@ -277,16 +311,14 @@ def wallet_withdraw(*, user, amount: Money, idempotency_key: str, actor=None) ->
         counterparty=external,
         amount=amount,
         credit=False,
-        idempotency_key=idempotency_key,
+        ledger_key=key,
         actor=actor or user,
         memo="Payout requested",
         debit_label="the withdrawal of",
     )
     if posted:  # a replay asks for no second payout
         transaction.on_commit(
-            lambda: payment_provider().payout(
-                user_id=user.pk, amount=amount, reference=idempotency_key
-            )
+            lambda: payment_provider().payout(user_id=user.pk, amount=amount, reference=key)
         )
     return entry
 
@@ -296,20 +328,21 @@ def wallet_withdraw(*, user, amount: Money, idempotency_key: str, actor=None) ->
 
 @_refusals_logged("escrow.lock")
 def escrow_lock(*, buyer, group, amount: Money, idempotency_key: str, actor=None) -> EscrowHold:
-    """Move `amount` from the buyer's available balance into a new hold for `group`."""
+    """Move `amount` from the buyer's available balance into a new hold for `group`.
+    The key lives in the buyer wallet's namespace; a replay must name the same group."""
     buyer_wallet = wallet_for_user(user=buyer, currency=str(amount.currency))
     group_wallet = wallet_for_group(group=group, currency=str(amount.currency))
     _require_currency(amount, buyer_wallet, group_wallet)
+    key = _ledger_key("lock", buyer_wallet, idempotency_key)
     with transaction.atomic():
         _, wallets, group_wallets = lock_accounts(
             wallet_ids=[buyer_wallet.pk], group_wallet_ids=[group_wallet.pk]
         )
         replayed = _replay(
-            idempotency_key,
+            key,
             matches=lambda legs: (
-                legs[0].kind == Kind.LOCK
-                and legs[0].from_wallet_id == buyer_wallet.pk
-                and legs[0].amount == amount
+                _single_entry(Kind.LOCK, amount)(legs)
+                and legs[0].to_hold.group_wallet_id == group_wallet.pk
             ),
         )
         if replayed:
@@ -323,10 +356,10 @@ def escrow_lock(*, buyer, group, amount: Money, idempotency_key: str, actor=None
         )
         legs = ledger.post(
             [ledger.Leg(Kind.LOCK, amount, buyer_wallet, hold)],
-            idempotency_key=idempotency_key,
+            idempotency_key=key,
             actor=actor or buyer,
         )
-        _log("escrow.lock", key=idempotency_key, actor=actor or buyer, legs=legs, hold=hold.pk)
+        _log("escrow.lock", key=key, actor=actor or buyer, legs=legs, hold=hold.pk)
         return hold
 
 
@@ -349,10 +382,6 @@ def _payout_legs(
     return [leg for leg in legs if leg.amount.amount > 0]
 
 
-def _release_matches(hold: EscrowHold):
-    return lambda legs: all(leg.from_hold_id == hold.pk for leg in legs)
-
-
 def _payees(leader, members, currency: str) -> tuple[int, list[int], Wallet]:
     """Wallet ids of the leader and members, and the platform account: created if need be
     before any lock is taken."""
@@ -370,6 +399,7 @@ def _require_held(hold: EscrowHold) -> None:
 def _pay_out(
     *,
     operation: str,
+    key_operation: str,
     hold: EscrowHold,
     refund_amount: Money | None,
     leader,
@@ -381,9 +411,17 @@ def _pay_out(
     """Empty the hold: `refund_amount` (if any) back to the buyer, the rest to the
     platform, the leader and the members by the release rule."""
     leader_id, member_ids, platform = _payees(leader, members, hold.amount_currency)
+    key = _ledger_key(key_operation, hold, idempotency_key)
     with transaction.atomic():
         hold, wallets = _lock_hold(hold.pk, leader_id, *member_ids)
-        replayed = _replay(idempotency_key, matches=_release_matches(hold))
+        replayed = _replay(
+            key,
+            matches=lambda legs: (
+                (legs[0].kind == Kind.REFUND and legs[0].amount == refund_amount)
+                if refund_amount is not None
+                else all(leg.kind != Kind.REFUND for leg in legs)
+            ),
+        )
         if replayed:
             return replayed
         _require_held(hold)
@@ -405,8 +443,8 @@ def _pay_out(
             platform=platform,
             rates=rates,
         )
-        entries = ledger.post(legs, idempotency_key=idempotency_key, actor=actor)
-        _log(operation, key=idempotency_key, actor=actor, legs=entries, hold=hold.pk)
+        entries = ledger.post(legs, idempotency_key=key, actor=actor)
+        _log(operation, key=key, actor=actor, legs=entries, hold=hold.pk)
         return entries
 
 
@@ -424,6 +462,7 @@ def escrow_release(
     (in order of joining; the first ones get the leftover cents)."""
     return _pay_out(
         operation="escrow.release",
+        key_operation="release",
         hold=hold,
         refund_amount=None,
         leader=leader,
@@ -437,18 +476,19 @@ def escrow_release(
 @_refusals_logged("escrow.refund")
 def escrow_refund(*, hold: EscrowHold, idempotency_key: str, actor=None) -> list[EscrowTransaction]:
     """Give everything in the hold back to the buyer's available balance."""
+    key = _ledger_key("refund", hold, idempotency_key)
     with transaction.atomic():
         hold, _ = _lock_hold(hold.pk)
-        replayed = _replay(idempotency_key, matches=_release_matches(hold))
+        replayed = _replay(key)
         if replayed:
             return replayed
         _require_held(hold)
         legs = ledger.post(
             [ledger.Leg(Kind.REFUND, hold.amount, hold, hold.buyer_wallet)],
-            idempotency_key=idempotency_key,
+            idempotency_key=key,
             actor=actor,
         )
-        _log("escrow.refund", key=idempotency_key, actor=actor, legs=legs, hold=hold.pk)
+        _log("escrow.refund", key=key, actor=actor, legs=legs, hold=hold.pk)
         return legs
 
 
@@ -466,6 +506,7 @@ def escrow_settle(
     """Split a hold: `refund_amount` back to the buyer, the rest released under `rates`."""
     return _pay_out(
         operation="escrow.settle",
+        key_operation="settle",
         hold=hold,
         refund_amount=refund_amount,
         leader=leader,
@@ -486,14 +527,14 @@ def wallet_adjust(
     """Staff correct a user's wallet with one ledger entry against the platform account:
     a positive `amount` credits the wallet (the platform pays it), a negative one debits
     it to the platform, never below its available balance (409 `insufficient_funds`).
-    The actor needs `escrow.adjust_wallet` (403); the reason is required and kept as the
-    entry's memo."""
-    if not (
-        getattr(actor, "is_active", False)
-        and getattr(actor, "is_staff", False)
-        and actor.has_perm("escrow.adjust_wallet")
-    ):
-        raise Forbidden("Only finance staff can adjust a wallet.")
+    The actor needs the finance role's `escrow.adjust_wallet` and never adjusts their
+    own wallet (403); the reason is required and kept as the entry's memo."""
+    require_staff_power(
+        actor,
+        "escrow.adjust_wallet",
+        doing="adjust this wallet",
+        party=wallet.user_id is not None and wallet.user_id == getattr(actor, "pk", None),
+    )
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(
@@ -514,7 +555,7 @@ def wallet_adjust(
         counterparty=platform,
         amount=magnitude,
         credit=credit,
-        idempotency_key=idempotency_key,
+        ledger_key=_ledger_key("adjust", wallet, idempotency_key),
         actor=actor,
         memo=reason[:255],
         debit_label="the debit of",

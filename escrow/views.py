@@ -28,7 +28,8 @@ class MoneyForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
     # Rendered with the form: sending the same form twice (a double click, a reload)
-    # reaches the service under the same key and moves the money once.
+    # reaches the service under the same key and moves the money once. The service files
+    # it under this user's wallet and this operation only (`escrow.services`).
     key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
 

@@ -20,9 +20,11 @@ Only successful (2xx) responses are stored. A refused request has changed nothin
 services refuse before they write), so retrying it under the same key runs it again: a
 withdrawal refused for `insufficient_funds` may go through after a deposit.
 
-The HTTP record is one line of defence; the ledger is the other. Handlers pass
-`operation_key(request, "<operation>")` to the money service as its ledger idempotency
-key, so even after the record has expired the ledger posts the operation once.
+The HTTP record is one line of defence; the ledger is the other. Handlers pass the
+client's key (`client_key(request)`) to the money service, which files it in the
+namespace of its own operation and account (`escrow.services`), so even after the
+record has expired the ledger posts the operation once, and no key can reach anybody
+else's entries.
 """
 
 import functools
@@ -80,15 +82,6 @@ def client_key(request) -> str | None:
             code="invalid_idempotency_key",
         )
     return key
-
-
-def operation_key(request, operation: str) -> str | None:
-    """A ledger idempotency key derived from the client's key, scoped to the user and the
-    operation (`deposit:42:<key>`); None when the request carries no key."""
-    key = client_key(request)
-    if key is None:
-        return None
-    return f"{operation}:{request.user.pk}:{key}"
 
 
 def request_fingerprint(request) -> str:

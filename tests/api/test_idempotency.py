@@ -35,11 +35,12 @@ class TestReplay:
         assert balances(user) == ("25.00", "25.00", "0.00")
         ledger_clean()
 
-    def test_the_ledger_key_is_derived_from_the_client_key(self, alice, user):
+    def test_the_ledger_files_the_client_key_under_the_operation_and_wallet(self, alice, user):
         post(alice, "/api/wallet/deposit", {"amount": "25.00"}, "key-1")
 
         entry = EscrowTransaction.objects.get()
-        assert entry.idempotency_key == f"deposit:{user.pk}:key-1"
+        assert entry.idempotency_key == f"deposit/w{entry.to_wallet_id}/key-1"
+        assert entry.to_wallet.user == user
 
     def test_without_a_key_every_request_runs(self, alice, user, ledger_clean):
         for _ in range(2):

@@ -214,22 +214,6 @@ def test_release_of_an_empty_hold_is_refused(funded_buyer, group, members, ledge
     ledger_clean()
 
 
-def test_a_release_key_reused_for_another_hold_is_refused(
-    funded_buyer, group, members, ledger_clean
-):
-    first = services.escrow_lock(
-        buyer=funded_buyer, group=group, amount=usd("100.00"), idempotency_key="l1"
-    )
-    second = services.escrow_lock(
-        buyer=funded_buyer, group=group, amount=usd("100.00"), idempotency_key="l2"
-    )
-    services.escrow_refund(hold=first, idempotency_key="k")
-    with pytest.raises(IdempotencyKeyReused):
-        services.escrow_refund(hold=second, idempotency_key="k")
-    assert escrow_of(funded_buyer) == Decimal("100.00")
-    ledger_clean()
-
-
 def test_refund_returns_the_whole_hold_to_the_buyer(funded_buyer, group, ledger_clean):
     hold = services.escrow_lock(
         buyer=funded_buyer, group=group, amount=usd("999.99"), idempotency_key="l1"

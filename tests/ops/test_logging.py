@@ -6,7 +6,9 @@ import json
 import logging
 
 import pytest
+from django.db import transaction
 
+from escrow import metrics
 from escrow.errors import InsufficientFunds
 from escrow.models import Wallet
 from escrow.services import new_key, wallet_adjust, wallet_withdraw
@@ -30,19 +32,22 @@ def json_lines():
 
 
 @pytest.mark.django_db
-def test_one_json_line_per_money_operation(json_lines, finance):
-    team = make_team(members=1, deposit="1500.00")
-    proposal = bring_to(team, "delivered", price="100.00")
-    services.proposal_confirm(proposal=proposal, actor=team.buyer)
+def test_one_json_line_per_money_operation(json_lines, finance, django_capture_on_commit_callbacks):
+    # Success is logged once the transaction commits; a refusal when it is refused.
+    with django_capture_on_commit_callbacks(execute=True):
+        team = make_team(members=1, deposit="1500.00")
+        proposal = bring_to(team, "delivered", price="100.00")
+        services.proposal_confirm(proposal=proposal, actor=team.buyer)
     with pytest.raises(InsufficientFunds):
         wallet_withdraw(user=team.buyer, amount=usd("2000.00"), idempotency_key="w-1")
-    wallet_adjust(
-        wallet=Wallet.objects.get(user=team.buyer),
-        amount=usd("-1.00"),
-        reason="Fee.",
-        actor=finance,
-        idempotency_key="a-1",
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        wallet_adjust(
+            wallet=Wallet.objects.get(user=team.buyer),
+            amount=usd("-1.00"),
+            reason="Fee.",
+            actor=finance,
+            idempotency_key="a-1",
+        )
 
     lines = json_lines()
 
@@ -73,6 +78,26 @@ def test_one_json_line_per_money_operation(json_lines, finance):
         assert line["logger"] == "escrow.operations" and line["level"] == "INFO"
         assert line["currency"] == "USD"
         assert line["time"].endswith("+00:00")
-    assert lines[2]["idempotency_key"] == f"proposal:{proposal.pk}:release"
+    assert (
+        lines[2]["idempotency_key"] == f"release/h{proposal.escrow_hold_id}/proposal:{proposal.pk}"
+    )
     assert lines[4]["direction"] == "debit" and lines[4]["reason"] == "Fee."
     assert new_key()
+
+
+@pytest.mark.django_db
+def test_an_operation_its_caller_rolls_back_logs_no_success(
+    json_lines, django_capture_on_commit_callbacks
+):
+    team = make_team(members=1, deposit="100.00")
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        wallet_withdraw(user=team.buyer, amount=usd("40.00"), idempotency_key="w-rolled-back")
+        raise RuntimeError("the caller fails after the money service returned")
+
+    assert json_lines() == []
+    assert Wallet.objects.get(user=team.buyer).available_balance == usd("100.00")
+    assert metrics.operation_totals()["ok"] == 0

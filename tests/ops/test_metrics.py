@@ -11,7 +11,7 @@ from escrow.errors import InsufficientFunds
 from escrow.services import new_key, wallet_withdraw
 from proposals import services
 from proposals.models import Proposal
-from tests.factories import UserFactory
+from tests.factories import UserFactory, staff_user
 from tests.proposals.factories import bring_to, make_team, propose, usd
 
 S = Proposal.Status
@@ -19,23 +19,27 @@ TOKEN = "s3cret-metrics-token"
 
 
 @pytest.fixture
-def sequence(db, settings):
+def sequence(db, settings, django_capture_on_commit_callbacks):
     """1 deposit, 1 refused withdrawal, p1 accepted and confirmed (1 day from acceptance
-    to completion), p2 rejected, p3 accepted, disputed and refunded by staff."""
+    to completion), p2 rejected, p3 accepted, disputed and refunded by support. Each
+    success is counted when its transaction commits (the callbacks run here)."""
     settings.METRICS_TOKEN = TOKEN
-    team = make_team(members=2)  # deposit 1500.00: ok
+    with django_capture_on_commit_callbacks(execute=True):
+        team = make_team(members=2)  # deposit 1500.00: ok
     with pytest.raises(InsufficientFunds):
         wallet_withdraw(user=team.buyer, amount=usd("5000.00"), idempotency_key=new_key())
-    p1 = bring_to(team, S.COMPLETED)  # lock + release: ok, ok
+    with django_capture_on_commit_callbacks(execute=True):
+        p1 = bring_to(team, S.COMPLETED)  # lock + release: ok, ok
     now = timezone.now()
     Proposal.objects.filter(pk=p1.pk).update(
         accepted_at=now - timedelta(days=2), completed_at=now - timedelta(days=1)
     )
     p2 = propose(team, "300.00")
     services.proposal_reject(proposal=p2, actor=team.buyer)
-    p3 = bring_to(team, S.DISPUTED, price="200.00")  # lock: ok
-    staff = UserFactory(username="desk", is_staff=True)
-    dispute_resolve(dispute=p3.disputes.get(), actor=staff, outcome="refund", note="Sorry.")
+    support = staff_user("desk", "support")
+    with django_capture_on_commit_callbacks(execute=True):
+        p3 = bring_to(team, S.DISPUTED, price="200.00")  # lock: ok
+        dispute_resolve(dispute=p3.disputes.get(), actor=support, outcome="refund", note="Sorry.")
     return team
 
 
