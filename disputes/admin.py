@@ -24,12 +24,12 @@ from djmoney.money import Money
 
 from marketplace.admin import StaffViewMixin
 from marketplace.errors import DomainError
+from marketplace.roles import has_staff_power
 from proposals.admin import escrow_split
+from proposals.transitions import RESOLVE_DISPUTES
 
 from .models import Dispute, DisputeMessage
 from .services import dispute_resolve
-
-RESOLVE_PERMISSION = "disputes.resolve_dispute"
 
 
 class EvidenceInline(StaffViewMixin, admin.TabularInline):
@@ -118,7 +118,7 @@ class DisputeAdmin(StaffViewMixin, admin.ModelAdmin):
         return False
 
     def has_resolve_permission(self, request):
-        return request.user.has_perm(RESOLVE_PERMISSION)
+        return has_staff_power(request.user, RESOLVE_DISPUTES.permission)
 
     @admin.display(description="age", ordering="created_at")
     def age(self, obj):

@@ -121,7 +121,8 @@ class DisputeResolveApi(NewWorkflowApi):
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={200: DisputeOutputSerializer, **errors(400, 401, 403, 404, 409)},
         description=(
-            "Staff only (403 for the parties). `refund`: the whole escrow back to the buyer, "
+            "The support role only, never a party to the case (403, before the body is "
+            "read). `refund`: the whole escrow back to the buyer, "
             "proposal `refunded`; `release`: paid out as a confirmation would, `completed`; "
             "`split`: `refund_amount` back to the buyer and the rest released under the "
             "proposal's rates, `settled`. 400 `invalid_refund_amount`; 409 `dispute_closed`, "
@@ -131,6 +132,7 @@ class DisputeResolveApi(NewWorkflowApi):
     @idempotent
     def post(self, request, dispute_id):
         dispute = selectors.dispute_get(dispute_id=dispute_id, user=request.user)
+        services.dispute_require_resolver(proposal=dispute.proposal, actor=request.user)
         serializer = self.DisputeResolveInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

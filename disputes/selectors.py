@@ -1,22 +1,30 @@
 """Reads of the dispute workflow that the API and the pages share."""
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 
 from marketplace.errors import NotFound
+from marketplace.roles import has_staff_power
 from proposals.selectors import readable_by
+from proposals.transitions import RESOLVE_DISPUTES
 
 from .models import Dispute, DisputeMessage
 
 
+def _readable_disputes(user) -> Q:
+    if has_staff_power(user, RESOLVE_DISPUTES.permission):
+        return Q()
+    return readable_by(user, "proposal__")
+
+
 def dispute_get(*, dispute_id, user) -> Dispute:
     """A dispute `user` may read: the parties (the buyer and the group's current members,
-    the leader included) and staff; anyone else is told it does not exist. Its evidence
+    the leader included) and the support role; anyone else is told it does not exist. Its evidence
     comes with it, oldest first, authors loaded: two queries however long it is."""
     messages = DisputeMessage.objects.select_related("author").order_by("created_at", "id")
     dispute = (
         Dispute.objects.select_related("opened_by", "resolved_by", "proposal")
         .prefetch_related(Prefetch("messages", queryset=messages))
-        .filter(readable_by(user, "proposal__"), pk=dispute_id)
+        .filter(_readable_disputes(user), pk=dispute_id)
         .first()
     )
     if dispute is None:

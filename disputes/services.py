@@ -11,17 +11,18 @@ from django.utils import timezone
 from djmoney.money import Money
 
 from escrow.money import CENT
-from marketplace.errors import InvalidInput, NotFound
+from marketplace.errors import Forbidden, InvalidInput, NotFound
 from proposals import notifications
-from proposals.errors import Forbidden
 from proposals.models import Proposal
 from proposals.selectors import is_group_member
 from proposals.transitions import (
+    RESOLVE_DISPUTES,
     Role,
     has_role,
     proposal_lock,
     refund_escrow,
     release_escrow,
+    require_role,
     settle_escrow,
     transition_apply,
     transition_check,
@@ -90,12 +91,12 @@ def dispute_open(*, proposal: Proposal, actor, reason: str) -> Dispute:
 
 @transaction.atomic
 def dispute_add_message(*, dispute: Dispute, actor, body: str) -> DisputeMessage:
-    """Evidence from a party (the buyer, the group's leader or members) or staff, while
-    the dispute is open."""
+    """Evidence from a party (the buyer, the group's leader or members) or the support
+    role, while the dispute is open."""
     dispute = _lock_dispute(dispute)
     proposal = Proposal.objects.select_related("conversation__group").get(pk=dispute.proposal_id)
     if not (
-        has_role(proposal=proposal, role=Role.STAFF, actor=actor)
+        has_role(proposal=proposal, role=RESOLVE_DISPUTES, actor=actor)
         or is_dispute_party(proposal=proposal, actor=actor)
     ):
         raise Forbidden("Only the parties to the dispute and staff can add evidence.")
@@ -105,6 +106,15 @@ def dispute_add_message(*, dispute: Dispute, actor, body: str) -> DisputeMessage
     message = DisputeMessage.objects.create(dispute=dispute, author=actor, body=body)
     events.on_commit_dispute_changed(dispute)
     return message
+
+
+def dispute_require_resolver(*, proposal: Proposal, actor) -> None:
+    """403 unless `actor` may resolve disputes of `proposal`: the support role, taking no
+    part in it. `dispute_resolve` asks it first; the API asks it too before it reads the
+    request's body, so nobody learns from a validation error what they may not do."""
+    require_role(
+        proposal=proposal, role=RESOLVE_DISPUTES, actor=actor, doing="resolve this dispute"
+    )
 
 
 def _refund_for(outcome: str, refund_amount: Money | None, price: Money) -> Money | None:
@@ -118,7 +128,8 @@ def _refund_for(outcome: str, refund_amount: Money | None, price: Money) -> Mone
     if str(refund_amount.currency) != str(price.currency):
         raise InvalidRefundAmount(f"The refund must be in {price.currency}.")
     amount = refund_amount.amount
-    if amount != amount.quantize(CENT) or not 0 < amount < price.amount:
+    # The bounds first: an absurd amount (1e30) must not reach the rounding.
+    if not 0 < amount < price.amount or amount != amount.quantize(CENT):
         raise InvalidRefundAmount(
             f"A split refunds more than 0 and less than the price, {price.amount} "
             f"{price.currency}, to the cent."
@@ -135,13 +146,14 @@ def dispute_resolve(
     note: str = "",
     refund_amount: Money | None = None,
 ) -> Dispute:
-    """Staff settle the dispute: `refund` gives the buyer everything back (proposal
-    `refunded`), `release` pays the group as a confirmation would (`completed`), `split`
-    refunds `refund_amount` and releases the rest under the proposal's rates (`settled`)."""
+    """The support role settles the dispute: `refund` gives the buyer everything back
+    (proposal `refunded`), `release` pays the group as a confirmation would (`completed`),
+    `split` refunds `refund_amount` and releases the rest under the proposal's rates
+    (`settled`). Who may resolve is checked first (403), before any input: support staff
+    who take no part in the proposal."""
     proposal = proposal_lock(dispute.proposal_id)
     dispute = _lock_dispute(dispute)
-    if not has_role(proposal=proposal, role=Role.STAFF, actor=actor):
-        raise Forbidden("Only staff can resolve a dispute.")
+    dispute_require_resolver(proposal=proposal, actor=actor)
     if dispute.status != Dispute.Status.OPEN:
         raise DisputeClosed("This dispute is already resolved.")
     if outcome not in _RESOLVE_ACTION:

@@ -12,8 +12,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from marketplace.errors import DomainError
 from marketplace.pages import found_or_404, new_workflow_required, refusal
+from marketplace.roles import has_staff_power
 from proposals import selectors as proposal_selectors
-from proposals.transitions import TRANSITIONS, has_role
+from proposals.transitions import RESOLVE_DISPUTES, TRANSITIONS, has_role
 
 from .models import Dispute
 from .services import dispute_add_message, dispute_open, is_dispute_party
@@ -79,7 +80,7 @@ def _dispute_or_404(request, dispute_id) -> Dispute:
     )
     user = request.user
     if dispute is None or not (
-        (user.is_staff and user.is_active)
+        has_staff_power(user, RESOLVE_DISPUTES.permission)
         or is_dispute_party(proposal=dispute.proposal, actor=user)
     ):
         raise Http404("No such dispute.")

@@ -4,14 +4,7 @@ They extend the domain errors of `marketplace.errors`, so the API's one exceptio
 turns them into `{"error": {"code", "message"}}` with the status given here.
 """
 
-from marketplace.errors import Conflict, DomainError, InvalidInput
-
-
-class Forbidden(DomainError):
-    """The actor is known but not allowed to do this (HTTP 403)."""
-
-    code = "permission_denied"
-    status = 403
+from marketplace.errors import Conflict, InvalidInput
 
 
 class InvalidTransition(Conflict):

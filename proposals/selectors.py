@@ -32,6 +32,21 @@ def is_group_member(*, group_id: int, user_id: int | None) -> bool:
     )
 
 
+def takes_part(*, proposal: Proposal, user) -> bool:
+    """Whether `user` has a stake in the proposal: its buyer, the group's leader or a
+    member, or one of its participants (even one who has left since)."""
+    user_id = getattr(user, "pk", None)
+    if user_id is None:
+        return False
+    conversation = proposal.conversation
+    if user_id in (conversation.product_owner_id, conversation.group.leader_id):
+        return True
+    return (
+        is_group_member(group_id=conversation.group_id, user_id=user_id)
+        or proposal.participants.filter(pk=user_id).exists()
+    )
+
+
 def proposal_payees(*, proposal: Proposal):
     """Who is paid when the proposal's escrow is released: `(leader, members)`.
 
@@ -70,22 +85,17 @@ def _participant_filter(user, prefix: str = "") -> Q:
     return Q(**{f"{prefix}conversation__product_owner_id": user_id}) | Q(Exists(member))
 
 
-def _reads_everything(user) -> bool:
-    return bool(getattr(user, "is_staff", False) and getattr(user, "is_active", False))
-
-
 def readable_by(user, prefix: str = "") -> Q:
-    """A filter for rows whose proposal `user` may read: its participants' and, for
-    staff, every row. `prefix` leads from the row to its proposal (`"proposal__"`)."""
-    if _reads_everything(user):
-        return Q()
+    """A filter for rows whose proposal `user` may read: its participants' (CONTRACT.md).
+    Staff read proposals in the admin; `is_staff` opens nothing here. `prefix` leads from
+    the row to its proposal (`"proposal__"`)."""
     return _participant_filter(user, prefix)
 
 
 def proposal_list(*, user, conversation_id: int | None = None) -> QuerySet[Proposal]:
     """The proposals `user` takes part in (buyer or current group member), newest first,
     optionally of one conversation; the conversation is loaded (one query per page)."""
-    proposals = Proposal.objects.filter(_participant_filter(user)).select_related("conversation")
+    proposals = Proposal.objects.filter(readable_by(user)).select_related("conversation")
     if conversation_id is not None:
         proposals = proposals.filter(conversation_id=conversation_id)
     return proposals.order_by("-created_at", "-id")
@@ -93,7 +103,7 @@ def proposal_list(*, user, conversation_id: int | None = None) -> QuerySet[Propo
 
 def proposal_get(*, proposal_id, user) -> Proposal:
     """A proposal `user` may read: its participants (the buyer and the group's current
-    members) and staff. Anyone else is told it does not exist."""
+    members). Anyone else is told it does not exist."""
     proposals = Proposal.objects.select_related("conversation__group")
     proposal = proposals.filter(readable_by(user), pk=proposal_id).first()
     if proposal is None:

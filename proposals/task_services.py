@@ -10,11 +10,11 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
-from marketplace.errors import InvalidInput
+from marketplace.errors import Forbidden, InvalidInput
 from marketplace.models import GroupMembership
 
 from . import events, notifications
-from .errors import Forbidden, InvalidTransition, NotAMember
+from .errors import InvalidTransition, NotAMember
 from .models import Proposal, Task
 from .transitions import Role, has_role, proposal_lock, transition_apply, transition_check
 

@@ -3,9 +3,10 @@
 
 Every transition runs in one transaction and goes through the same three steps:
 
-1. `proposal_lock` — lock the proposal row (`SELECT ... FOR UPDATE`) before any other
-   row. The global lock order is: the proposal, then its dispute (disputes app), then the
-   escrow accounts in `escrow.locking`'s order, and last the conversation row, which
+1. `proposal_lock` — share-lock the group (who leads it and who is in it decide who is
+   paid) and lock the proposal row (`SELECT ... FOR UPDATE`) before any other row. The
+   global lock order is: the group, the proposal, then its dispute (disputes app), then
+   the escrow accounts in `escrow.locking`'s order, and last the conversation row, which
    `transition_apply` updates (counters) at the end.
 2. `transition_check` — on the fresh locked row, check who may do it and whether the
    status allows it, both read from the one table `TRANSITIONS`.
@@ -27,14 +28,15 @@ from djmoney.money import Money
 
 from escrow.locking import require_transaction
 from escrow.services import escrow_refund, escrow_release, escrow_settle
-from marketplace.errors import NotFound
+from marketplace.errors import Forbidden, NotFound
 from marketplace.models import Conversation
-from marketplace.services import message_create
+from marketplace.roles import has_staff_power, require_staff_power
+from marketplace.services import group_hold_membership, message_create
 
 from . import events, notifications
-from .errors import Forbidden, InvalidTransition
+from .errors import InvalidTransition
 from .models import Proposal
-from .selectors import proposal_payees
+from .selectors import proposal_payees, takes_part
 
 S = Proposal.Status
 logger = logging.getLogger("proposals.operations")
@@ -44,15 +46,29 @@ class Role(StrEnum):
     BUYER = "buyer"  # the conversation's product owner
     LEADER = "leader"  # whoever leads the group now
     PARTY = "party"  # the buyer or the leader
-    STAFF = "staff"  # a staff user (the admin)
     SYSTEM = "system"  # an automatic step; the caller has authorized the actor itself
+
+
+@dataclass(frozen=True)
+class StaffPower:
+    """A staff role's power over proposals: active staff holding `permission`, who take
+    no part in the proposal (`takes_part`): nobody judges or pays their own case."""
+
+    permission: str
+    name: str
+
+
+# The support role resolves disputes; the finance role settles undisputed deals by hand.
+RESOLVE_DISPUTES = StaffPower("disputes.resolve_dispute", "support staff")
+RELEASE_ESCROW = StaffPower("proposals.release_escrow", "finance staff")
+REFUND_ESCROW = StaffPower("proposals.refund_escrow", "finance staff")
 
 
 @dataclass(frozen=True)
 class Transition:
     sources: frozenset[str]
     target: str
-    role: Role
+    role: Role | StaffPower
     # Timestamp fields set to now ("started_at" only if still empty: it is the first start).
     stamps: tuple[str, ...]
     # The system message posted in the conversation; formatted with the proposal's fields.
@@ -143,21 +159,21 @@ TRANSITIONS: dict[str, Transition] = {
     "resolve_refund": _t(
         [S.DISPUTED],
         S.REFUNDED,
-        Role.STAFF,
+        RESOLVE_DISPUTES,
         ["resolved_at"],
         "The dispute on “{title}” was resolved: {price} was refunded to the buyer.",
     ),
     "resolve_release": _t(
         [S.DISPUTED],
         S.COMPLETED,
-        Role.STAFF,
+        RESOLVE_DISPUTES,
         ["completed_at", "resolved_at"],
         "The dispute on “{title}” was resolved: the escrow of {price} was released.",
     ),
     "resolve_split": _t(
         [S.DISPUTED],
         S.SETTLED,
-        Role.STAFF,
+        RESOLVE_DISPUTES,
         ["resolved_at"],
         "The dispute on “{title}” was resolved with a split: {note}",
     ),
@@ -166,14 +182,14 @@ TRANSITIONS: dict[str, Transition] = {
     "staff_release": _t(
         [S.ACCEPTED, S.IN_PROGRESS, S.DELIVERED],
         S.COMPLETED,
-        Role.STAFF,
+        RELEASE_ESCROW,
         ["completed_at"],
         "Staff released the escrow of {price} for “{title}”: {note}",
     ),
     "staff_refund": _t(
         [S.ACCEPTED, S.IN_PROGRESS, S.DELIVERED],
         S.REFUNDED,
-        Role.STAFF,
+        REFUND_ESCROW,
         ["resolved_at"],
         "Staff refunded {price} to the buyer for “{title}”: {note}",
     ),
@@ -183,7 +199,6 @@ _ROLE_NAMES = {
     Role.BUYER: "the buyer",
     Role.LEADER: "the group's leader",
     Role.PARTY: "the buyer or the group's leader",
-    Role.STAFF: "staff",
 }
 
 
@@ -191,26 +206,39 @@ _ROLE_NAMES = {
 
 
 def proposal_lock(proposal: Proposal | int) -> Proposal:
-    """Lock the proposal's row and return it fresh from the database, with its
-    conversation and group loaded (not locked). Must be the transaction's first lock."""
+    """Hold the proposal's group steady (`group_hold_membership`), then lock the
+    proposal's row and return it fresh from the database, with its conversation and
+    group loaded. Must be the transaction's first lock: the global order is the group,
+    the proposal, its dispute, the escrow accounts (`escrow.locking`), the conversation."""
     require_transaction()
     pk = getattr(proposal, "pk", proposal)
+    # A proposal's group never changes, so reading it before the lock is safe.
+    group_id = (
+        Proposal.objects.filter(pk=pk).values_list("conversation__group_id", flat=True).first()
+    )
+    if group_id is None:
+        raise NotFound(f"Proposal #{pk} does not exist.")
+    group_hold_membership(group_id=group_id)
     try:
         return (
             Proposal.objects.select_for_update(of=("self",))
             .select_related("conversation__group")
             .get(pk=pk)
         )
-    except Proposal.DoesNotExist:
+    except Proposal.DoesNotExist:  # deleted with its group while we waited
         raise NotFound(f"Proposal #{pk} does not exist.") from None
 
 
-def has_role(*, proposal: Proposal, role: Role, actor) -> bool:
+def has_role(*, proposal: Proposal, role: Role | StaffPower, actor) -> bool:
     if role == Role.SYSTEM:
         return True
     actor_id = getattr(actor, "pk", None)
     if actor_id is None:
         return False
+    if isinstance(role, StaffPower):
+        return has_staff_power(actor, role.permission) and not takes_part(
+            proposal=proposal, user=actor
+        )
     conversation = proposal.conversation
     if role == Role.BUYER:
         return actor_id == conversation.product_owner_id
@@ -218,13 +246,20 @@ def has_role(*, proposal: Proposal, role: Role, actor) -> bool:
         return actor_id == conversation.group.leader_id
     if role == Role.PARTY:
         return actor_id in (conversation.product_owner_id, conversation.group.leader_id)
-    if role == Role.STAFF:
-        return bool(actor.is_staff and actor.is_active)
     return False
 
 
-def require_role(*, proposal: Proposal, role: Role, actor, doing: str) -> None:
-    if not has_role(proposal=proposal, role=role, actor=actor):
+def require_role(*, proposal: Proposal, role: Role | StaffPower, actor, doing: str) -> None:
+    """403 unless `actor` has `role` on `proposal`; a staff user who takes part in the
+    proposal is told so."""
+    if isinstance(role, StaffPower):
+        require_staff_power(
+            actor,
+            role.permission,
+            doing=doing,
+            party=takes_part(proposal=proposal, user=actor),
+        )
+    elif not has_role(proposal=proposal, role=role, actor=actor):
         raise Forbidden(f"Only {_ROLE_NAMES[role]} can {doing}.")
 
 
@@ -284,7 +319,7 @@ def release_escrow(*, proposal: Proposal, actor) -> None:
         leader=leader,
         members=members,
         rates=proposal.rates,
-        idempotency_key=f"proposal:{proposal.pk}:release",
+        idempotency_key=f"proposal:{proposal.pk}",
         actor=actor,
     )
     notifications.escrow_paid_out(proposal=proposal, legs=legs)
@@ -293,7 +328,7 @@ def release_escrow(*, proposal: Proposal, actor) -> None:
 def refund_escrow(*, proposal: Proposal, actor) -> None:
     """Give the whole escrow back to the buyer. Expects the proposal locked."""
     legs = escrow_refund(
-        hold=proposal.escrow_hold, idempotency_key=f"proposal:{proposal.pk}:refund", actor=actor
+        hold=proposal.escrow_hold, idempotency_key=f"proposal:{proposal.pk}", actor=actor
     )
     notifications.escrow_paid_out(proposal=proposal, legs=legs)
 
@@ -308,7 +343,7 @@ def settle_escrow(*, proposal: Proposal, refund_amount: Money, actor) -> None:
         leader=leader,
         members=members,
         rates=proposal.rates,
-        idempotency_key=f"proposal:{proposal.pk}:settle",
+        idempotency_key=f"proposal:{proposal.pk}",
         actor=actor,
     )
     notifications.escrow_paid_out(proposal=proposal, legs=legs)

@@ -13,7 +13,7 @@ from disputes.models import Dispute
 from disputes.services import dispute_resolve
 from proposals.models import Proposal
 from proposals.task_services import task_create
-from tests.factories import UserFactory
+from tests.factories import staff_user
 from tests.proposals.factories import bring_to, make_team
 
 from .conftest import describe, off_the_loop
@@ -242,7 +242,7 @@ def test_dispute_path(people, ledger_clean):
     off_the_loop(
         dispute_resolve,
         dispute=dispute,
-        actor=UserFactory(is_staff=True),
+        actor=staff_user(None, "support"),
         outcome="split",
         refund_amount=Money("300.00", "USD"),
         note="Half of the work was done.",

@@ -10,7 +10,7 @@ from marketplace.errors import DomainError
 from marketplace.models import Conversation, Message
 from proposals import services
 from proposals.models import Proposal
-from tests.factories import UserFactory
+from tests.factories import UserFactory, staff_user
 from tests.proposals.factories import bring_to, expect, make_team, money_state, propose, race, usd
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,8 @@ def statuses(conversation):
 
 @pytest.fixture
 def staff():
-    return UserFactory(is_staff=True)
+    """The support role, who resolve disputes."""
+    return staff_user(None, "support")
 
 
 @pytest.fixture
@@ -191,7 +192,7 @@ def test_resolve_refund_gives_the_buyer_everything_back(disputed, staff, ledger_
     conversation = Conversation.objects.get(pk=team.conversation.pk)
     assert (conversation.active_proposal_id, conversation.total_completed_projects) == (None, 0)
     assert statuses(conversation)[-2:] == ["disputed", "refunded"]
-    refund = EscrowTransaction.objects.get(idempotency_key=f"proposal:{proposal.pk}:refund")
+    refund = EscrowTransaction.objects.get(from_hold=proposal.escrow_hold)
     assert (refund.kind, refund.amount, refund.actor) == ("refund", usd("1000.00"), staff)
 
 
@@ -238,7 +239,7 @@ def test_resolve_split_250_of_1000(disputed, staff, ledger_clean):
     conversation = Conversation.objects.get(pk=team.conversation.pk)
     assert (conversation.active_proposal_id, conversation.total_completed_projects) == (None, 0)
     assert statuses(conversation)[-2:] == ["disputed", "settled"]
-    legs = EscrowTransaction.objects.filter(idempotency_key=f"proposal:{proposal.pk}:settle")
+    legs = EscrowTransaction.objects.filter(from_hold=proposal.escrow_hold)
     assert sorted((leg.kind, str(leg.amount.amount)) for leg in legs) == [
         ("leader_commission", "22.50"),
         ("member_share", "217.50"),
@@ -284,7 +285,7 @@ def test_only_staff_resolve(disputed, who, ledger_clean):
 
 def test_an_inactive_staff_account_cannot_resolve(disputed):
     _, _, dispute = disputed
-    retired = UserFactory(is_staff=True, is_active=False)
+    retired = staff_user(None, "support", is_active=False)
     call = lambda: dispute_resolve(dispute=dispute, actor=retired, outcome="refund")  # noqa: E731
     assert refused(call) == ("permission_denied", 403)
 
@@ -389,7 +390,7 @@ def test_two_resolutions_racing_resolve_once(ledger_clean):
     team = make_team(deposit="1000.00")
     proposal = bring_to(team, S.DELIVERED)
     dispute = dispute_open(proposal=proposal, actor=team.buyer, reason="Broken.")
-    first, second = UserFactory(is_staff=True), UserFactory(is_staff=True)
+    first, second = staff_user(None, "support"), staff_user(None, "support")
     results = race(
         lambda: dispute_resolve(dispute=dispute, actor=first, outcome="refund"),
         lambda: dispute_resolve(dispute=dispute, actor=second, outcome="release"),

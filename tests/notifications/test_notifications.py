@@ -16,7 +16,7 @@ from marketplace.notifications import notifications_mark_read, notify
 from marketplace.serializers import NotificationOutputSerializer
 from proposals import services, task_services
 from proposals.models import Proposal
-from tests.factories import UserFactory
+from tests.factories import UserFactory, staff_user
 from tests.proposals.factories import bring_to, make_team, propose
 
 S = Proposal.Status
@@ -42,7 +42,7 @@ def names(team) -> dict:
 
 @pytest.fixture
 def staff(db):
-    return UserFactory(username="staff", is_staff=True)
+    return staff_user("staff", "support")
 
 
 # --- who is told what ---------------------------------------------------------------
@@ -630,14 +630,14 @@ def test_notifications_and_wallet_changes_are_pushed_live_after_commit():
     from asgiref.sync import async_to_sync
     from channels.db import database_sync_to_async
     from channels.testing import WebsocketCommunicator
-    from rest_framework.authtoken.models import Token
 
     from marketplace.asgi import application
+    from tests.conftest import issue_token
 
     team = make_team(members=1, deposit="1500.00")
     proposal = propose(team, "1000.00")
     headers = {
-        name: [(b"authorization", f"Token {Token.objects.create(user=user).key}".encode())]
+        name: [(b"authorization", f"Token {issue_token(user)}".encode())]
         for name, user in team.people.items()
     }
 

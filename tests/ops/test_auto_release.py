@@ -98,7 +98,7 @@ def test_two_workers_racing_release_each_proposal_exactly_once():
     assert released == sorted(p.pk for p in proposals)
     for proposal in proposals:
         assert Proposal.objects.get(pk=proposal.pk).status == S.COMPLETED
-        legs = EscrowTransaction.objects.filter(idempotency_key=f"proposal:{proposal.pk}:release")
+        legs = EscrowTransaction.objects.filter(from_hold=proposal.escrow_hold)
         assert legs.count() == 5  # fee, commission, three member shares
     for team in teams:  # the platform account is shared: 4 fees of 100.00
         assert money_state(team) == expect(team, **{**RELEASED, "platform": "400.00"})

@@ -6,7 +6,7 @@ from djmoney.money import Money
 from disputes.models import Dispute
 from disputes.services import dispute_resolve
 from proposals.models import Proposal
-from tests.factories import UserFactory
+from tests.factories import UserFactory, staff_user
 from tests.proposals.factories import bring_to, expect, money_state
 
 from .conftest import csrf_post, flashes, text
@@ -67,7 +67,7 @@ def test_the_evidence_thread_for_every_party(as_user, team):
 def test_the_outcome_is_shown_once_staff_resolve(as_user, team, ledger_clean):
     proposal = bring_to(team, S.DISPUTED)
     dispute = Dispute.objects.get(proposal=proposal)
-    staff = UserFactory(is_staff=True)
+    staff = staff_user(None, "support")
     dispute_resolve(
         dispute=dispute,
         actor=staff,

@@ -208,7 +208,7 @@ def test_accept_locks_the_price_and_snapshots_the_members(ledger_clean):
     assert proposal.escrow_amount == usd("1000.00")
     assert proposal.escrow_hold.amount == usd("1000.00")
     assert set(proposal.participants.all()) == {team.leader, *team.members}
-    lock = EscrowTransaction.objects.get(idempotency_key=f"proposal:{proposal.pk}:lock")
+    lock = EscrowTransaction.objects.get(to_hold=proposal.escrow_hold)
     assert (lock.kind, lock.amount, lock.actor) == ("escrow_lock", usd("1000.00"), team.buyer)
     assert money_state(team) == expect(team, buyer=("500.00", "1000.00"), group=("1000.00", "0.00"))
     conversation = Conversation.objects.get(pk=team.conversation.pk)
@@ -398,7 +398,7 @@ def test_story_1000_with_leader_and_two_members(ledger_clean):
         "delivered",
         "completed",
     ]
-    legs = EscrowTransaction.objects.filter(idempotency_key=f"proposal:{proposal.pk}:release")
+    legs = EscrowTransaction.objects.filter(from_hold=proposal.escrow_hold)
     assert sorted((leg.kind, str(leg.amount.amount)) for leg in legs) == [
         ("leader_commission", "30.00"),
         ("member_share", "290.00"),
@@ -543,7 +543,7 @@ def test_cancel_refunds_the_buyer_in_full(status, ledger_clean):
     proposal.refresh_from_db()
     assert (proposal.status, proposal.escrow_amount) == (S.CANCELLED, usd("0.00"))
     assert proposal.cancelled_at is not None
-    refund = EscrowTransaction.objects.get(idempotency_key=f"proposal:{proposal.pk}:refund")
+    refund = EscrowTransaction.objects.get(from_hold=proposal.escrow_hold)
     assert (refund.kind, refund.amount) == ("refund", usd("1000.00"))
     conversation = Conversation.objects.get(pk=team.conversation.pk)
     assert (conversation.active_proposal_id, conversation.total_completed_projects) == (None, 0)

@@ -5,6 +5,7 @@ import pytest
 
 from proposals import services, task_services
 from proposals.models import Proposal
+from tests.factories import staff_user
 from tests.proposals.factories import make_team, propose
 
 from .conftest import connect, db, run, token_headers
@@ -123,11 +124,10 @@ def test_task_changes_reach_the_buyer_watching_the_dashboard(team):
 
 def test_a_dispute_is_followed_live_from_opening_to_resolution(team):
     from disputes import services as disputes
-    from tests.factories import UserFactory
 
     proposal = propose(team, "1000.00")
     services.proposal_accept(proposal=proposal, actor=team.buyer)
-    staff = UserFactory(username="support", is_staff=True)
+    staff = staff_user("support", "support")
     headers = token_headers(team.leader)
 
     async def scenario():
