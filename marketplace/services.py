@@ -11,12 +11,12 @@ added member, never interleave.
 """
 
 from django.contrib.auth import authenticate, get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError, Value
 from django.db.models.functions import Greatest
-from rest_framework.authtoken.models import Token
 
 from . import events
+from .api_tokens import token_issue
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .models import Conversation, ConversationReadMark, Group, GroupMembership, Message
 from .signals import group_created, group_deleting, member_left, user_registered
@@ -44,16 +44,16 @@ def user_register(*, username: str, email: str, password: str):
 
 
 @transaction.atomic
-def auth_token_obtain(*, username: str, password: str) -> Token:
-    """The API token of the user with these credentials (created on first use)."""
+def auth_token_obtain(*, username: str, password: str) -> str:
+    """A new API token (its key) for the user with these credentials. Only its digest is
+    stored, so it is shown this once; it expires after `API_TOKEN_TTL_DAYS`."""
     user = authenticate(username=username, password=password)
     if user is None:
         raise InvalidInput(
             "Unable to log in with the given username and password.",
             code="invalid_credentials",
         )
-    token, _ = Token.objects.get_or_create(user=user)
-    return token
+    return token_issue(user)
 
 
 # --- groups -------------------------------------------------------------------------
@@ -64,6 +64,23 @@ def _lock_group(group: Group) -> Group:
         return Group.objects.select_for_update().get(pk=group.pk)
     except Group.DoesNotExist:
         raise NotFound("No such group.") from None
+
+
+def group_hold_membership(*, group_id: int) -> None:
+    """Keep the group's leader and members as they are until the caller's transaction
+    ends: leave, leadership transfer and delete (which lock the group row for update)
+    wait for it. The proposal workflow takes it before anything else, so whoever it pays
+    is who is in the group when it commits, and its lock order (group, then proposal,
+    then escrow accounts) is the one group deletion follows too.
+
+    A share lock: payouts of one group do not wait for each other. SQLite has no row
+    locks; its IMMEDIATE transactions run one at a time anyway."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT 1 FROM "{Group._meta.db_table}" WHERE "id" = %s FOR SHARE', [group_id]
+        )
 
 
 def _require_leader(group: Group, actor) -> None:
