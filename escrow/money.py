@@ -3,9 +3,10 @@
 Amounts are `Money` (a `Decimal` and a currency), never floats, always to the cent.
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from djmoney.money import Money
@@ -19,11 +20,18 @@ def round_half_up(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+# Plain ASCII digits, optionally a point and more digits: no exponent, sign,
+# underscores or other scripts' digits ("1e30", "1_000" and "١٢" are refused).
+_PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
 def parse_amount(raw, currency: str | None = None, *, field: str = "amount") -> Money:
     """Turn client input into Money, or refuse it with `invalid_amount` naming `field`.
 
-    Accepts a decimal string or number with at most two places, above zero and at most
-    `settings.MAX_AMOUNT`. Floats are refused: they cannot say 0.10 exactly.
+    Accepts a plain decimal string (ASCII digits, at most two places), an int or a
+    Decimal, above zero and at most `settings.MAX_AMOUNT`. Floats are refused: they
+    cannot say 0.10 exactly. The size is checked before anything is rounded, so no input
+    can make the arithmetic itself fail.
     """
     currency = currency or settings.DEFAULT_CURRENCY
 
@@ -32,20 +40,25 @@ def parse_amount(raw, currency: str | None = None, *, field: str = "amount") -> 
 
     if currency not in settings.CURRENCIES:
         raise refuse(f"Currency {currency!r} is not supported.", "invalid_currency")
-    if isinstance(raw, float | bool) or raw is None:
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.startswith("-"):
+            raise refuse("Amount must be above zero.")
+        if not _PLAIN_DECIMAL.fullmatch(text):
+            raise refuse('Amount must be a plain decimal number such as "12.50".')
+        amount = Decimal(text)
+    elif isinstance(raw, int | Decimal) and not isinstance(raw, bool):
+        amount = Decimal(raw)
+        if not amount.is_finite():
+            raise refuse("Amount must be a number.")
+    else:
         raise refuse('Amount must be a decimal string such as "12.50".')
-    try:
-        amount = Decimal(str(raw).strip())
-    except InvalidOperation:
-        raise refuse(f"{raw!r} is not a number.") from None
-    if not amount.is_finite():
-        raise refuse(f"{raw!r} is not a number.")
-    if amount != amount.quantize(CENT, rounding=ROUND_DOWN):
-        raise refuse("Amounts have at most two decimal places.")
     if amount <= 0:
         raise refuse("Amount must be above zero.")
     if amount > settings.MAX_AMOUNT:
         raise refuse(f"Amount must be at most {settings.MAX_AMOUNT} {currency}.")
+    if amount != amount.quantize(CENT, rounding=ROUND_DOWN):
+        raise refuse("Amounts have at most two decimal places.")
     return Money(amount.quantize(CENT), currency)
 
 

@@ -11,16 +11,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from djmoney.money import Money
 
+from escrow.errors import CurrencyMismatch
 from escrow.money import Rates, fee_breakdown, parse_amount
+from escrow.selectors import group_wallet_get, wallet_get
 from escrow.services import escrow_lock
-from marketplace.errors import Conflict, InvalidInput
+from marketplace.errors import Conflict, Forbidden, InvalidInput
 from marketplace.models import Conversation
 
 from . import notifications
-from .errors import AutoReleaseNotDue, Forbidden, InvalidTransition, ProposalOpen
+from .errors import AutoReleaseNotDue, InvalidTransition, ProposalOpen
 from .models import Proposal
 from .selectors import group_member_ids
 from .transitions import (
+    TRANSITIONS,
     Role,
     announce_in_chat,
     proposal_lock,
@@ -50,6 +53,19 @@ def _is_open_conflict(error: IntegrityError) -> bool:
     return _OPEN_CONSTRAINT in str(error) or "project_proposals.conversation_id" in str(error)
 
 
+def _require_payable(price: Money, conversation: Conversation) -> None:
+    """Refuse (400 `currency_mismatch`) a price the buyer could never accept: wallets hold
+    one currency each, and escrow moves money between wallets of the same currency."""
+    currency = str(price.currency)
+    wallets = (
+        wallet_get(user=conversation.product_owner),
+        group_wallet_get(group=conversation.group),
+    )
+    if any(wallet.currency != currency for wallet in wallets):
+        message = f"The buyer's and the group's wallets hold {wallets[0].currency}, not {currency}."
+        raise CurrencyMismatch(message, fields={"currency": [message]})
+
+
 @transaction.atomic
 def proposal_create(
     *,
@@ -62,12 +78,15 @@ def proposal_create(
 ) -> Proposal:
     """The group's leader offers `price` for the work; the fee breakdown is frozen with
     the rates now in force. One open proposal per conversation (409 `proposal_open`)."""
-    conversation = Conversation.objects.select_related("group").get(pk=conversation.pk)
+    conversation = Conversation.objects.select_related("group", "product_owner").get(
+        pk=conversation.pk
+    )
     if getattr(actor, "pk", None) != conversation.group.leader_id:
         raise Forbidden("Only the group's leader can send a proposal.")
     if not isinstance(price, Money):
         raise InvalidInput("The price must be an amount of money.", code="invalid_amount")
     price = parse_amount(price.amount, str(price.currency))
+    _require_payable(price, conversation)
     title = (title or "").strip()
     if not title or len(title) > Proposal._meta.get_field("title").max_length:
         raise InvalidInput("A title of 1 to 200 characters is required.", code="invalid_title")
@@ -117,7 +136,7 @@ def proposal_accept(*, proposal: Proposal, actor) -> Proposal:
         buyer=actor,
         group=conversation.group,
         amount=proposal.price,
-        idempotency_key=f"proposal:{proposal.pk}:lock",
+        idempotency_key=f"proposal:{proposal.pk}",
         actor=actor,
     )
     proposal.participants.set(group_member_ids(group_id=conversation.group_id))
@@ -238,14 +257,13 @@ def proposal_extend_auto_release(*, proposal: Proposal, actor, days: int) -> Pro
     return proposal
 
 
-def _staff_settle(*, proposal, action: str, actor, reason: str, permission: str, move):
-    """Release or refund an undisputed proposal's escrow by hand: staff with the finance
-    role's `permission` only, and a reason, which the system message and the log keep."""
+def _staff_settle(*, proposal, action: str, actor, reason: str, move):
+    """Release or refund an undisputed proposal's escrow by hand: the finance role's
+    power (`TRANSITIONS[action].role`), never over a proposal the staff user takes part
+    in, and a reason, which the system message and the log keep."""
     proposal = proposal_lock(proposal)
     doing = f"{action.replace('_', ' ')} this proposal"
-    require_role(proposal=proposal, role=Role.STAFF, actor=actor, doing=doing)
-    if not actor.has_perm(permission):
-        raise Forbidden(f"Only finance staff can {doing}.")
+    require_role(proposal=proposal, role=TRANSITIONS[action].role, actor=actor, doing=doing)
     if proposal.status == S.DISPUTED:
         raise InvalidTransition("This proposal is disputed: resolve it at the dispute desk.")
     transition_check(proposal=proposal, action=action, actor=actor)
@@ -271,7 +289,6 @@ def proposal_release_by_staff(*, proposal: Proposal, actor, reason: str) -> Prop
         action="staff_release",
         actor=actor,
         reason=reason,
-        permission="proposals.release_escrow",
         move=release_escrow,
     )
 
@@ -285,6 +302,5 @@ def proposal_refund_by_staff(*, proposal: Proposal, actor, reason: str) -> Propo
         action="staff_refund",
         actor=actor,
         reason=reason,
-        permission="proposals.refund_escrow",
         move=refund_escrow,
     )

@@ -9,6 +9,23 @@ from escrow import services as escrow_services
 from escrow.models import EscrowTransaction, Wallet
 from tests.factories import UserFactory
 
+# Not plain ASCII decimals with at most two places: each is 400 `invalid_amount`, never a
+# 500 and never quietly read as something else ("١٢" is not 12.00).
+ABSURD_AMOUNTS = [
+    "1e30",
+    "1E2",
+    "1_000",
+    "\u0661\u0662",  # Arabic-Indic digits
+    "\uff11\uff12",  # full-width digits
+    "12.",
+    ".5",
+    "+5",
+    "5 5",
+    "0x10",
+    "1" * 10_000,
+    "9" * 40 + ".00",
+]
+
 
 @pytest.fixture
 def user(db):

@@ -11,7 +11,7 @@ from escrow.models import EscrowTransaction, Wallet
 from escrow.money import Rates
 from tests.factories import GroupFactory, UserFactory
 
-from .conftest import balances, entry_count, fund, usd
+from .conftest import ABSURD_AMOUNTS, balances, entry_count, fund, usd
 
 pytestmark = pytest.mark.django_db
 STANDARD = Rates(platform_fee=Decimal("0.10"), leader_commission=Decimal("0.03"))
@@ -28,6 +28,7 @@ BAD_AMOUNTS = [
     "",
     True,
     [1],
+    *ABSURD_AMOUNTS,
 ]
 
 

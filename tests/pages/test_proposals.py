@@ -73,7 +73,7 @@ def test_the_leader_sees_the_new_proposal_form_with_rates_and_members(as_user, t
     page = chat(as_user(team.leader), team)
     html = page.content.decode()
     assert 'id="new-proposal"' in html
-    assert 'data-platform-rate="0.10"' in html and 'data-leader-rate="0.03"' in html
+    assert 'data-platform-rate="0.1000"' in html and 'data-leader-rate="0.0300"' in html
     names = ",".join(u.username for u in [team.leader, *team.members])
     assert f'data-members="{names}"' in html
     assert "Platform fee (10%)" in text(page) and "Member pool (87%)" in text(page)

@@ -108,3 +108,18 @@ def test_the_group_wallet_is_for_members_only(as_user, team, ledger_clean):
     empty = GroupFactory()
     assert "Available 0.00 USD" in text(as_user(empty.leader).get(f"/groups/{empty.pk}/wallet/"))
     ledger_clean()
+
+
+@pytest.mark.parametrize("amount", ["1e30", "1_000", "\u0661\u0662", "1" * 10_000])
+def test_absurd_amounts_on_the_page_are_refused_in_words(as_user, amount, ledger_clean):
+    user = UserFactory()
+    client = as_user(user)
+    response = csrf_post(
+        client,
+        "/wallet/deposit/",
+        {"deposit-amount": amount, "deposit-key": form_key(client, "deposit")},
+    )
+    assert response.status_code == 302
+    assert flashes(response)[0].startswith("Please enter an amount such as 12.50.")
+    assert not EscrowTransaction.objects.filter(to_wallet__user=user).exists()
+    ledger_clean()
