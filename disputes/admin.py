@@ -22,9 +22,9 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 from djmoney.money import Money
 
-from marketplace.admin import StaffViewMixin
-from marketplace.errors import DomainError
-from marketplace.roles import has_staff_power
+from marketplace.core.admin import StaffViewMixin
+from marketplace.core.errors import DomainError
+from marketplace.core.roles import has_staff_power
 from proposals.admin import escrow_split
 from proposals.transitions import RESOLVE_DISPUTES
 

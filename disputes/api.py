@@ -10,8 +10,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from escrow.money import parse_amount
-from marketplace.api_common import AmountInputField, PostThrottleMixin, errors
-from marketplace.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from marketplace.core.api_common import AmountInputField, PostThrottleMixin, errors
+from marketplace.core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from proposals import selectors as proposal_selectors
 from proposals.api import MAX_ID, NewWorkflowApi
 

@@ -1,6 +1,6 @@
 """Dispute API routes, under /api/. Every trailing slash is optional."""
 
-from marketplace.api_common import api_path
+from marketplace.core.api_common import api_path
 
 from .api import (
     DisputeDetailApi,

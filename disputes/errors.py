@@ -1,6 +1,6 @@
 """Refusals of the dispute workflow, each with a stable machine-readable code."""
 
-from marketplace.errors import Conflict, InvalidInput
+from marketplace.core.errors import Conflict, InvalidInput
 
 
 class DisputeOpen(Conflict):

@@ -5,7 +5,7 @@ from functools import partial
 
 from django.db import transaction
 
-from marketplace.events import publish_to_conversation
+from marketplace.core.events import publish_to_conversation
 
 from .models import Dispute
 from .serializers import DisputeOutputSerializer

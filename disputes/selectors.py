@@ -2,8 +2,8 @@
 
 from django.db.models import Prefetch, Q
 
-from marketplace.errors import NotFound
-from marketplace.roles import has_staff_power
+from marketplace.core.errors import NotFound
+from marketplace.core.roles import has_staff_power
 from proposals.selectors import readable_by
 from proposals.transitions import RESOLVE_DISPUTES
 

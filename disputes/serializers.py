@@ -3,8 +3,8 @@ layer. Only fields that are the same whoever reads them."""
 
 from rest_framework import serializers
 
-from marketplace.api_common import MoneyAmountField
-from marketplace.serializers import UserRefSerializer
+from marketplace.core.api_common import MoneyAmountField
+from marketplace.core.serializers import UserRefSerializer
 
 from .models import Dispute
 

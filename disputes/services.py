@@ -11,7 +11,7 @@ from django.utils import timezone
 from djmoney.money import Money
 
 from escrow.money import CENT
-from marketplace.errors import Forbidden, InvalidInput, NotFound
+from marketplace.core.errors import Forbidden, InvalidInput, NotFound
 from proposals import notifications
 from proposals.models import Proposal
 from proposals.selectors import is_group_member

@@ -10,9 +10,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from marketplace.errors import DomainError
-from marketplace.pages import found_or_404, new_workflow_required, refusal
-from marketplace.roles import has_staff_power
+from marketplace.core.errors import DomainError
+from marketplace.core.pages import found_or_404, new_workflow_required, refusal
+from marketplace.core.roles import has_staff_power
 from proposals import selectors as proposal_selectors
 from proposals.transitions import RESOLVE_DISPUTES, TRANSITIONS, has_role
 

@@ -19,8 +19,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from djmoney.money import Money
 
-from marketplace.admin import ViewOnlyAdmin
-from marketplace.errors import DomainError
+from marketplace.core.admin import ViewOnlyAdmin
+from marketplace.core.errors import DomainError
 
 from . import services, statements
 from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet

@@ -8,16 +8,16 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from marketplace import selectors as marketplace_selectors
-from marketplace.api_common import (
+from marketplace.core import selectors as marketplace_selectors
+from marketplace.core.api_common import (
     AmountInputField,
     MoneyAmountField,
     errors,
     paginated,
     paginated_response,
 )
-from marketplace.errors import NotFound
-from marketplace.idempotency import IDEMPOTENCY_KEY_PARAMETER, client_key, idempotent
+from marketplace.core.errors import NotFound
+from marketplace.core.idempotency import IDEMPOTENCY_KEY_PARAMETER, client_key, idempotent
 
 from . import selectors, services
 from .money import parse_amount
@@ -67,6 +67,28 @@ def _movement_response(request, entry) -> Response:
     entry.direction = "in" if entry.to_wallet_id == wallet.pk else "out"
     data = {"transaction": entry, "wallet": wallet}
     return Response(MoneyMovementOutputSerializer(data).data, status=status.HTTP_201_CREATED)
+
+
+class MeApi(APIView):
+    """The signed-in account with its wallet (CONTRACT.md `GET /api/me`): it lives here,
+    above the core, because it shows the wallet."""
+
+    class MeOutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        username = serializers.CharField()
+        email = serializers.EmailField()
+        wallet = WalletOutputSerializer()
+
+    @extend_schema(operation_id="me", responses={200: MeOutputSerializer, **errors(401)})
+    def get(self, request):
+        user = request.user
+        data = {
+            "id": user.pk,
+            "username": user.username,
+            "email": user.email,
+            "wallet": selectors.wallet_get(user=user),
+        }
+        return Response(self.MeOutputSerializer(data).data)
 
 
 class WalletApi(APIView):

@@ -13,7 +13,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.views import APIView
 
-from marketplace.api_common import errors
+from marketplace.core.api_common import errors
 
 from . import selectors, statements
 

@@ -1,9 +1,10 @@
 """Wallet API routes, under /api/. Every trailing slash is optional."""
 
-from marketplace.api_common import api_path
+from marketplace.core.api_common import api_path
 
 from .api import (
     GroupWalletApi,
+    MeApi,
     WalletApi,
     WalletDepositApi,
     WalletTransactionListApi,
@@ -12,6 +13,7 @@ from .api import (
 from .api_statements import WalletStatementCsvApi
 
 urlpatterns = [
+    api_path("me", MeApi.as_view(), "api-me"),
     api_path("wallet", WalletApi.as_view(), "api-wallet"),
     api_path("wallet/transactions", WalletTransactionListApi.as_view(), "api-wallet-transactions"),
     api_path("wallet/deposit", WalletDepositApi.as_view(), "api-wallet-deposit"),

@@ -6,7 +6,7 @@ class EscrowConfig(AppConfig):
     verbose_name = "Escrow ledger"
 
     def ready(self):
-        from marketplace import signals
+        from marketplace.core import signals
 
         from . import receivers
 

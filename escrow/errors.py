@@ -1,4 +1,4 @@
-from marketplace.errors import Conflict, InvalidInput, NotFound
+from marketplace.core.errors import Conflict, InvalidInput, NotFound
 
 
 class InsufficientFunds(Conflict):

@@ -11,7 +11,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from django.conf import settings
 from djmoney.money import Money
 
-from marketplace.errors import InvalidInput
+from marketplace.core.errors import InvalidInput
 
 CENT = Decimal("0.01")
 

@@ -1,8 +1,8 @@
-"""Escrow's part in the core domain's events (see `marketplace.signals`)."""
+"""Escrow's part in the core domain's events (see `marketplace.core.signals`)."""
 
 from django.db.models import Q
 
-from marketplace.errors import Conflict
+from marketplace.core.errors import Conflict
 
 from .models import EscrowHold, EscrowTransaction, GroupWallet
 from .services import wallet_for_group, wallet_for_user

@@ -23,8 +23,8 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from djmoney.money import Money
 
-from marketplace.errors import DomainError, InvalidInput
-from marketplace.roles import require_staff_power
+from marketplace.core.errors import DomainError, InvalidInput
+from marketplace.core.roles import require_staff_power
 
 from . import ledger, metrics
 from .errors import (

@@ -10,9 +10,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from marketplace import selectors as marketplace_selectors
-from marketplace.errors import DomainError
-from marketplace.pages import page_login_required, refusal
+from marketplace.core import selectors as marketplace_selectors
+from marketplace.core.errors import DomainError
+from marketplace.core.pages import page_login_required, refusal
 
 from . import selectors, services
 from .models import EscrowTransaction

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from marketplace.admin import ViewOnlyAdmin
+from marketplace.core.admin import ViewOnlyAdmin
 
 from .models import Order, Project
 

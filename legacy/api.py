@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from escrow.money import parse_amount
-from marketplace.api_common import (
+from marketplace.core.api_common import (
     AmountInputField,
     MoneyAmountField,
     errors,

@@ -5,7 +5,7 @@ moves through them (that is what proposals and escrow are for)."""
 from django.db import transaction
 from djmoney.money import Money
 
-from marketplace.errors import Conflict, NotFound
+from marketplace.core.errors import Conflict, NotFound
 
 from .models import Order, Project
 

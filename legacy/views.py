@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from escrow.money import parse_amount
-from marketplace.errors import DomainError
-from marketplace.pages import page_login_required, refusal
+from marketplace.core.errors import DomainError
+from marketplace.core.pages import page_login_required, refusal
 
 from . import selectors, services
 

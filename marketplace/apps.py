@@ -1,11 +1,12 @@
 from django.apps import AppConfig
 
 
-class MarketplaceConfig(AppConfig):
+class ProjectConfig(AppConfig):
+    """The project package at the top of the house, an app only so that its commands
+    (`seed_demo`) are found: settings, root URLs, ASGI routing, the home and health pages,
+    the platform-wide metrics and their dashboard, and the demo data. It may import every
+    app; no app imports it."""
+
     name = "marketplace"
-    verbose_name = "Marketplace"
-
-    def ready(self):
-        from .startup import warn_if_email_goes_to_console
-
-        warn_if_email_goes_to_console()
+    label = "project"
+    verbose_name = "Operations"

@@ -94,8 +94,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    # API tokens, stored as digests with an expiry (`marketplace.api_tokens`). Before
-    # "marketplace", whose admin replaces knox's token admin.
+    # API tokens, stored as digests with an expiry (`marketplace.core.api_tokens`). Before
+    # the core, whose admin replaces knox's token admin.
     "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -103,11 +103,15 @@ INSTALLED_APPS = [
     "channels",
     "waffle",
     "django_htmx",
-    "marketplace",
+    # The apps, from the ground floor up: the core domain (label "marketplace"), then
+    # escrow -> proposals -> disputes, legacy beside them; last the project package
+    # itself (label "project": demo data, the operations dashboard).
+    "marketplace.core",
     "escrow",
     "proposals",
     "disputes",
     "legacy",
+    "marketplace",
 ]
 
 MIDDLEWARE = [
@@ -227,7 +231,7 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "marketplace.api_tokens.ApiTokenAuthentication",
+        "marketplace.core.api_tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -235,7 +239,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "COERCE_DECIMAL_TO_STRING": True,
-    "EXCEPTION_HANDLER": "marketplace.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "marketplace.core.api_errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"auth": "20/min", "messages": "30/min"},
     # Content negotiation by Accept header only: a stray `?format=` is not a 404.
     "URL_FORMAT_OVERRIDE": None,
@@ -265,7 +269,8 @@ SPECTACULAR_SETTINGS = {
 
 # The flag "new_workflow" (proposals, tasks, disputes) is managed in the admin: on for
 # everyone, a percentage of users, named users, auth groups or marketplace groups
-# (`marketplace.rollout`). The new workflow is the product: without the flag it is on.
+# (`marketplace.core.rollout`). The new workflow is the product: without the flag it is
+# on.
 WAFFLE_FLAG_MODEL = "waffle.Flag"
 WAFFLE_FLAG_DEFAULT = True
 WAFFLE_CREATE_MISSING_FLAGS = False
@@ -312,7 +317,7 @@ if email_host:
     }
 else:
     # No mail server, in every environment: e-mails are written to the console (stdout).
-    # With DEBUG off, each process says so once at start (`marketplace.startup`), so
+    # With DEBUG off, each process says so once at start (`marketplace.core.startup`), so
     # Django's deploy check against a development-only backend is silenced: this fallback
     # is deliberate, and an SMTP backend without a host failed on every notification.
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}

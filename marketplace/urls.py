@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from disputes.ops_views import metrics_dashboard, metrics_endpoint
+from . import views
+from .ops_views import metrics_dashboard, metrics_endpoint
 
-# Each app owns its API routes in `<app>/api_urls.py` and its pages in `<app>/urls.py`.
+# Each app owns its API routes in `<app>/api_urls.py` and its pages in `<app>/urls.py`;
+# this is the one place that looks at every app.
 api_patterns = [
-    path("", include("marketplace.api_urls")),
+    path("", include("marketplace.core.api_urls")),
     path("", include("escrow.api_urls")),
     path("", include("proposals.api_urls")),
     path("", include("disputes.api_urls")),
@@ -21,8 +23,14 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("metrics", metrics_endpoint, name="metrics"),
     path("api/", include(api_patterns)),
-    path("", include("marketplace.urls_pages")),
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("", include("marketplace.core.urls")),
+    path("", include("proposals.urls")),
+    path("", include("disputes.urls")),
+    path("", include("escrow.urls")),
+    path("", include("legacy.urls")),
 ]
 
-handler400 = "marketplace.api_errors.bad_request"
-handler404 = "marketplace.api_errors.not_found"
+handler400 = "marketplace.core.api_errors.bad_request"
+handler404 = "marketplace.core.api_errors.not_found"

@@ -18,9 +18,9 @@ from django.template.response import TemplateResponse
 from djmoney.money import Money
 
 from escrow.money import distribute
-from marketplace.admin import StaffViewMixin
-from marketplace.errors import DomainError
-from marketplace.roles import has_staff_power
+from marketplace.core.admin import StaffViewMixin
+from marketplace.core.errors import DomainError
+from marketplace.core.roles import has_staff_power
 
 from .models import Proposal, Task
 from .selectors import proposal_payees

@@ -19,10 +19,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from escrow.money import parse_amount
-from marketplace import selectors as marketplace_selectors
-from marketplace.api_common import AmountInputField, errors, paginated, paginated_response
-from marketplace.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
-from marketplace.rollout import NewWorkflowEnabled
+from marketplace.core import selectors as marketplace_selectors
+from marketplace.core.api_common import AmountInputField, errors, paginated, paginated_response
+from marketplace.core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from marketplace.core.rollout import NewWorkflowEnabled
 
 from . import selectors, services, task_services
 from .errors import NotAMember

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from marketplace.api_common import errors
+from marketplace.core.api_common import errors
 
 from .api import NewWorkflowApi
 from .selectors import proposal_get

@@ -7,8 +7,8 @@ class ProposalsConfig(AppConfig):
 
     def ready(self):
         from escrow.reconcile import register_check
-        from marketplace.signals import member_left
-        from marketplace.views import chat_panels
+        from marketplace.core.signals import member_left
+        from marketplace.core.views import chat_panels
 
         from .invariants import proposal_escrow_problems
         from .task_services import unassign_tasks_of_leaving_member

@@ -22,9 +22,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from marketplace.errors import DomainError
-from marketplace.models import Notification
-from marketplace.notifications import notify
+from marketplace.core.errors import DomainError
+from marketplace.core.models import Notification
+from marketplace.core.notifications import notify
 
 from .models import Proposal
 from .selectors import proposals_due_for_auto_release

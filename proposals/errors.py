@@ -1,10 +1,10 @@
 """Refusals of the proposal workflow, each with a stable machine-readable code.
 
-They extend the domain errors of `marketplace.errors`, so the API's one exception handler
+They extend the domain errors of `marketplace.core.errors`, so the API's one exception handler
 turns them into `{"error": {"code", "message"}}` with the status given here.
 """
 
-from marketplace.errors import Conflict, InvalidInput
+from marketplace.core.errors import Conflict, InvalidInput
 
 
 class InvalidTransition(Conflict):

@@ -2,7 +2,7 @@
 
 The services call these functions from inside their transaction, once the change is
 written: the notifications are stored in that same transaction (a refused or rolled-back
-change stores nothing) and `marketplace.notifications.notify` e-mails and pushes them
+change stores nothing) and `marketplace.core.notifications.notify` e-mails and pushes them
 only after commit. The same goes for the `wallet.updated` frames sent to each user whose
 wallet a change moved.
 
@@ -34,9 +34,9 @@ from django.conf import settings
 from djmoney.money import Money
 
 from escrow.models import EscrowTransaction, Wallet
-from marketplace.events import publish_to_user
-from marketplace.models import Notification
-from marketplace.notifications import notify
+from marketplace.core.events import publish_to_user
+from marketplace.core.models import Notification
+from marketplace.core.notifications import notify
 
 from .selectors import proposal_payees
 

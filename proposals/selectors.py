@@ -10,8 +10,8 @@ from djmoney.money import Money
 
 from escrow.models import EscrowTransaction
 from escrow.money import distribute
-from marketplace.errors import NotFound
-from marketplace.models import GroupMembership
+from marketplace.core.errors import NotFound
+from marketplace.core.models import GroupMembership
 
 from .models import Proposal, Task
 

@@ -10,8 +10,8 @@ from datetime import timedelta
 from django.conf import settings
 from rest_framework import serializers
 
-from marketplace.api_common import MoneyAmountField
-from marketplace.serializers import UserRefSerializer
+from marketplace.core.api_common import MoneyAmountField
+from marketplace.core.serializers import UserRefSerializer
 
 from .models import Proposal, Task
 

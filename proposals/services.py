@@ -15,8 +15,8 @@ from escrow.errors import CurrencyMismatch
 from escrow.money import Rates, fee_breakdown, parse_amount
 from escrow.selectors import group_wallet_get, wallet_get
 from escrow.services import escrow_lock
-from marketplace.errors import Conflict, Forbidden, InvalidInput
-from marketplace.models import Conversation
+from marketplace.core.errors import Conflict, Forbidden, InvalidInput
+from marketplace.core.models import Conversation
 
 from . import notifications
 from .errors import AutoReleaseNotDue, InvalidTransition, ProposalOpen

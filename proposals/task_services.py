@@ -10,8 +10,8 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
-from marketplace.errors import Forbidden, InvalidInput
-from marketplace.models import GroupMembership
+from marketplace.core.errors import Forbidden, InvalidInput
+from marketplace.core.models import GroupMembership
 
 from . import events, notifications
 from .errors import InvalidTransition, NotAMember

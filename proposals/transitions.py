@@ -28,10 +28,10 @@ from djmoney.money import Money
 
 from escrow.locking import require_transaction
 from escrow.services import escrow_refund, escrow_release, escrow_settle
-from marketplace.errors import Forbidden, NotFound
-from marketplace.models import Conversation
-from marketplace.roles import has_staff_power, require_staff_power
-from marketplace.services import group_hold_membership, message_create
+from marketplace.core.errors import Forbidden, NotFound
+from marketplace.core.models import Conversation
+from marketplace.core.roles import has_staff_power, require_staff_power
+from marketplace.core.services import group_hold_membership, message_create
 
 from . import events, notifications
 from .errors import InvalidTransition

@@ -14,9 +14,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from escrow.money import Rates, parse_amount
 from escrow.selectors import wallet_get
-from marketplace.errors import DomainError
-from marketplace.models import Conversation, GroupMembership
-from marketplace.pages import (
+from marketplace.core.errors import DomainError
+from marketplace.core.models import Conversation, GroupMembership
+from marketplace.core.pages import (
     conversation_or_404,
     found_or_404,
     is_htmx,

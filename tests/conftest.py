@@ -124,7 +124,7 @@ def issue_token(user) -> str:
     database keeps only its digest). The one way the tests get a token."""
     from django.db import transaction
 
-    from marketplace.api_tokens import token_issue
+    from marketplace.core.api_tokens import token_issue
 
     with transaction.atomic():
         return token_issue(user)

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group as AuthGroup
 from django.db import connection
 
-from marketplace.models import Conversation, Group, GroupMembership
+from marketplace.core.models import Conversation, Group, GroupMembership
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -518,7 +518,7 @@ def test_forward_keeps_every_old_row_and_opens_the_ledger(migrator):
 @pytest.mark.django_db(transaction=True)
 def test_ledger_refuses_update_and_delete_at_latest_state(migrator):
     from escrow.models import EscrowTransaction, Wallet
-    from marketplace.models import User
+    from marketplace.core.models import User
 
     go_to_clean_latest_state(migrator)
     assert trigger_exists()

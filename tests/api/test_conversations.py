@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from marketplace.models import Conversation, Message
-from marketplace.services import message_create
+from marketplace.core.models import Conversation, Message
+from marketplace.core.services import message_create
 from tests.factories import ConversationFactory, GroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from disputes.models import Dispute, DisputeMessage
 from disputes.services import dispute_add_message, dispute_open, dispute_resolve
 from escrow.models import EscrowTransaction
-from marketplace.models import Message
-from marketplace.services import group_leave
+from marketplace.core.models import Message
+from marketplace.core.services import group_leave
 from proposals.models import Proposal
 from tests.factories import UserFactory, staff_user
 from tests.proposals.factories import bring_to, expect, make_team, money_state, usd

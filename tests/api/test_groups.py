@@ -6,8 +6,8 @@ from django.test.utils import CaptureQueriesContext
 
 from escrow import services as escrow_services
 from escrow.models import GroupWallet
-from marketplace.models import Conversation, Group, GroupMembership, Message
-from marketplace.signals import member_left
+from marketplace.core.models import Conversation, Group, GroupMembership, Message
+from marketplace.core.signals import member_left
 from tests.factories import ConversationFactory, GroupFactory, UserFactory
 
 from .conftest import fund, usd

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from escrow.models import EscrowTransaction
-from marketplace.idempotency import purge_expired
-from marketplace.models import IdempotencyRecord
+from marketplace.core.idempotency import purge_expired
+from marketplace.core.models import IdempotencyRecord
 from tests.concurrency import run_together
 from tests.conftest import token_client
 from tests.factories import UserFactory

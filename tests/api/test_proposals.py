@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from waffle.models import Flag
 
 from escrow.models import EscrowTransaction
-from marketplace.models import Conversation, Message
-from marketplace.services import group_leave
+from marketplace.core.models import Conversation, Message
+from marketplace.core.services import group_leave
 from proposals import services
 from proposals.models import Proposal
 from tests.api.conftest import ABSURD_AMOUNTS

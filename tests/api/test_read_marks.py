@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from marketplace import services
+from marketplace.core import services
 from tests.factories import ConversationFactory, GroupFactory, UserFactory
 from tests.realtime.conftest import connect, run, token_headers
 

@@ -7,7 +7,7 @@ from djmoney.money import Money
 from disputes.models import Dispute
 from disputes.services import dispute_open, dispute_resolve
 from escrow.services import wallet_adjust, wallet_for_user
-from marketplace.errors import Forbidden
+from marketplace.core.errors import Forbidden
 from proposals.models import Proposal
 from proposals.services import proposal_refund_by_staff, proposal_release_by_staff
 from tests.factories import role, staff_user
@@ -78,7 +78,7 @@ def test_support_staff_cannot_resolve_a_dispute_they_take_part_in(
 def test_a_former_participant_with_the_support_role_cannot_resolve(
     client_for, disputed, ledger_clean
 ):
-    from marketplace.services import group_leave
+    from marketplace.core.services import group_leave
 
     team, _, dispute = disputed
     former = team.people["m1"]

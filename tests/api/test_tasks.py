@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from disputes.services import dispute_open
-from marketplace.services import group_leave
+from marketplace.core.services import group_leave
 from proposals.models import Proposal, Task
 from proposals.services import proposal_cancel, proposal_confirm, proposal_deliver
 from proposals.task_services import task_create

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from waffle.models import Flag
 
-from marketplace.rollout import NEW_WORKFLOW
+from marketplace.core.rollout import NEW_WORKFLOW
 from tests.live import asgi_servers
 
 CHROMIUM = "/usr/bin/chromium"

@@ -6,8 +6,8 @@ from djmoney.money import Money
 from disputes.models import Dispute, DisputeMessage
 from disputes.services import dispute_add_message, dispute_open, dispute_resolve
 from escrow.models import EscrowTransaction
-from marketplace.errors import DomainError
-from marketplace.models import Conversation, Message
+from marketplace.core.errors import DomainError
+from marketplace.core.models import Conversation, Message
 from proposals import services
 from proposals.models import Proposal
 from tests.factories import UserFactory, staff_user

@@ -12,7 +12,7 @@ from escrow import services
 from escrow.errors import EscrowNotHeld, InsufficientFunds
 from escrow.models import EscrowHold, Wallet
 from escrow.money import Rates
-from marketplace.errors import DomainError
+from marketplace.core.errors import DomainError
 from tests.concurrency import run_together
 from tests.factories import GroupFactory, UserFactory
 

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from escrow.money import Rates, fee_breakdown, parse_amount, split_pool
-from marketplace.errors import InvalidInput
+from marketplace.core.errors import InvalidInput
 
 STANDARD = Rates(platform_fee=Decimal("0.10"), leader_commission=Decimal("0.03"))
 prices = st.integers(min_value=1, max_value=100_000_000).map(

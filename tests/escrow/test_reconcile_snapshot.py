@@ -16,7 +16,7 @@ from django.db import connection
 
 from escrow import reconcile, services
 from escrow.money import Rates
-from marketplace.errors import DomainError
+from marketplace.core.errors import DomainError
 from tests.concurrency import run_together
 from tests.factories import GroupFactory, UserFactory
 

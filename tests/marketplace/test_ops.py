@@ -19,7 +19,7 @@ from djmoney.money import Money
 from escrow import services
 from escrow.models import EscrowTransaction, Wallet
 from escrow.reconcile import find_problems
-from marketplace.models import User
+from marketplace.core.models import User
 from tests.factories import GroupFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]

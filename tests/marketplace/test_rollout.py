@@ -5,9 +5,9 @@ import pytest
 from django.contrib.auth.models import Group as AuthGroup
 from waffle.models import Flag
 
-from marketplace.errors import Forbidden
-from marketplace.models import FlagGroup
-from marketplace.rollout import NEW_WORKFLOW, flag_active_for, require_new_workflow
+from marketplace.core.errors import Forbidden
+from marketplace.core.models import FlagGroup
+from marketplace.core.rollout import NEW_WORKFLOW, flag_active_for, require_new_workflow
 from tests.factories import GroupFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from djmoney.money import Money
 from disputes.models import Dispute
 from escrow.models import EscrowTransaction, Wallet
 from escrow.reconcile import find_problems
-from marketplace.models import Conversation, Group, Notification, User
+from marketplace.core.models import Conversation, Group, Notification, User
 from proposals.models import Proposal, Task
 
 S = Proposal.Status

@@ -15,7 +15,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from marketplace import settings as settings_module
-from marketplace.startup import CONSOLE_EMAIL_WARNING
+from marketplace.core.startup import CONSOLE_EMAIL_WARNING
 
 ROOT = Path(__file__).resolve().parents[2]
 

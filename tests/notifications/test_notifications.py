@@ -10,10 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from djmoney.money import Money
 
 from disputes.services import dispute_open, dispute_resolve
-from marketplace.errors import DomainError
-from marketplace.models import Notification
-from marketplace.notifications import notifications_mark_read, notify
-from marketplace.serializers import NotificationOutputSerializer
+from marketplace.core.errors import DomainError
+from marketplace.core.models import Notification
+from marketplace.core.notifications import notifications_mark_read, notify
+from marketplace.core.serializers import NotificationOutputSerializer
 from proposals import services, task_services
 from proposals.models import Proposal
 from tests.factories import UserFactory, staff_user
@@ -180,7 +180,7 @@ def test_auto_release_pays_and_completes_like_a_confirmation():
 
 
 def test_a_member_who_left_is_neither_paid_nor_told():
-    from marketplace.services import group_leave
+    from marketplace.core.services import group_leave
 
     team = make_team(members=2)
     proposal = bring_to(team, S.DELIVERED, price="1000.00")
@@ -420,9 +420,9 @@ def test_a_failing_mail_server_is_logged_never_raised(
     with django_capture_on_commit_callbacks(execute=True):
         proposal = propose(team)
     assert Notification.objects.get().data["proposal_id"] == proposal.pk
-    assert [r.getMessage() for r in caplog.records if r.name == "marketplace.notifications"] == [
-        f"could not e-mail notification #{Notification.objects.get().pk}"
-    ]
+    assert [
+        r.getMessage() for r in caplog.records if r.name == "marketplace.core.notifications"
+    ] == [f"could not e-mail notification #{Notification.objects.get().pk}"]
 
 
 # --- the service and selectors ------------------------------------------------------

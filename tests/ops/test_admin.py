@@ -9,7 +9,7 @@ from django.urls import reverse
 from disputes.models import Dispute
 from disputes.services import dispute_add_message, dispute_open
 from escrow.models import EscrowTransaction, Wallet
-from marketplace.models import Notification
+from marketplace.core.models import Notification
 from proposals.models import Proposal
 from tests.proposals.factories import bring_to, expect, make_team, money_state
 

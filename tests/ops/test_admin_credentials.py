@@ -19,7 +19,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from knox.models import get_token_model
 
-from marketplace.admin import CredentialGuardMixin, reaches_credentials
+from marketplace.core.admin import CredentialGuardMixin, reaches_credentials
 from tests.conftest import issue_token, token_client
 from tests.factories import UserFactory, role, staff_user
 

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from disputes.services import dispute_open
 from escrow.models import EscrowTransaction
-from marketplace.errors import InvalidInput
-from marketplace.models import Notification
+from marketplace.core.errors import InvalidInput
+from marketplace.core.models import Notification
 from proposals.auto_release import auto_release_pass
 from proposals.models import Proposal
 from proposals.services import proposal_extend_auto_release

@@ -7,7 +7,7 @@ from escrow.errors import IdempotencyKeyReused, InsufficientFunds
 from escrow.models import EscrowTransaction, Wallet
 from escrow.reconcile import ledger_balances
 from escrow.services import wallet_adjust
-from marketplace.errors import Forbidden, InvalidInput
+from marketplace.core.errors import Forbidden, InvalidInput
 from tests.factories import UserFactory
 from tests.proposals.factories import fund, usd
 

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from waffle.models import Flag
 
-from marketplace.rollout import NEW_WORKFLOW
+from marketplace.core.rollout import NEW_WORKFLOW
 from tests.proposals.factories import make_team
 
 

@@ -3,8 +3,8 @@ fallback, and who may see it."""
 
 import pytest
 
-from marketplace.models import Message
-from marketplace.services import message_send
+from marketplace.core.models import Message
+from marketplace.core.services import message_send
 from tests.factories import UserFactory
 
 from .conftest import csrf_post, flashes, text
@@ -69,7 +69,7 @@ def test_sending_by_form_post_when_the_socket_is_not_open(as_user, team):
 
 
 def test_a_member_who_left_loses_the_chat(as_user, team):
-    from marketplace.services import group_leave
+    from marketplace.core.services import group_leave
 
     group_leave(group=team.group, user=team.members[1])
     assert (

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from marketplace.models import Conversation, Group, GroupMembership
+from marketplace.core.models import Conversation, Group, GroupMembership
 from proposals.models import Proposal
 from tests.factories import GroupFactory, UserFactory
 from tests.proposals.factories import bring_to

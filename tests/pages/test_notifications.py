@@ -2,8 +2,8 @@
 
 import pytest
 
-from marketplace.models import Notification
-from marketplace.notifications import notify
+from marketplace.core.models import Notification
+from marketplace.core.notifications import notify
 from tests.factories import UserFactory
 
 from .conftest import csrf_post, flashes, text

@@ -13,7 +13,7 @@ from djmoney.money import Money
 from escrow.models import EscrowTransaction, GroupWallet, Wallet
 from escrow.reconcile import ledger_balances
 from escrow.services import new_key, wallet_deposit
-from marketplace.models import Conversation, GroupMembership
+from marketplace.core.models import Conversation, GroupMembership
 from proposals import services
 from proposals.models import Proposal
 from tests.concurrency import run_together

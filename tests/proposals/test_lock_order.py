@@ -7,9 +7,9 @@ import time
 import pytest
 from django.db import transaction
 
-from marketplace.errors import DomainError
-from marketplace.models import Group
-from marketplace.services import (
+from marketplace.core.errors import DomainError
+from marketplace.core.models import Group
+from marketplace.core.services import (
     group_delete,
     group_leadership_transfer,
     group_leave,

@@ -9,9 +9,9 @@ from django.utils import timezone
 from djmoney.money import Money
 
 from escrow.models import EscrowHold, EscrowTransaction
-from marketplace.errors import DomainError
-from marketplace.models import Conversation, GroupMembership, Message
-from marketplace.services import group_leave
+from marketplace.core.errors import DomainError
+from marketplace.core.models import Conversation, GroupMembership, Message
+from marketplace.core.services import group_leave
 from proposals import services, transitions
 from proposals.invariants import proposal_escrow_problems
 from proposals.models import Proposal, Task

@@ -5,10 +5,10 @@ import datetime
 import pytest
 from django.db import transaction
 
-from marketplace.errors import DomainError
-from marketplace.models import Conversation, GroupMembership, Message
-from marketplace.services import group_leave
-from marketplace.signals import member_left
+from marketplace.core.errors import DomainError
+from marketplace.core.models import Conversation, GroupMembership, Message
+from marketplace.core.services import group_leave
+from marketplace.core.signals import member_left
 from proposals import services
 from proposals.models import Proposal, Task
 from proposals.task_services import UNSET, task_create, task_update

@@ -7,8 +7,8 @@ from django.test import Client
 from django.utils import timezone
 from knox.models import get_token_model
 
-from marketplace import services
-from marketplace.models import Message
+from marketplace.core import services
+from marketplace.core.models import Message
 from tests.factories import UserFactory
 
 from .conftest import connect, db, run, token_headers

@@ -31,8 +31,8 @@ from disputes.models import Dispute
 from disputes.services import dispute_add_message, dispute_open, dispute_resolve
 from escrow.services import wallet_deposit, wallet_for_user
 from legacy.models import Order, Project
-from marketplace.models import Group, GroupMembership
-from marketplace.services import (
+from marketplace.core.models import Group, GroupMembership
+from marketplace.core.services import (
     conversation_open,
     group_create,
     group_member_add,

@@ -5,8 +5,8 @@ from decimal import Decimal
 from django import template
 from djmoney.money import Money
 
-from marketplace import selectors
-from marketplace.rollout import flag_active_for
+from marketplace.core import selectors
+from marketplace.core.rollout import flag_active_for
 
 register = template.Library()
 
@@ -23,7 +23,7 @@ def money(value) -> str:
 
 @register.filter
 def has_new_workflow(user) -> bool:
-    """Whether proposals, tasks and disputes are on for this user (`marketplace.rollout`)."""
+    """Whether proposals, tasks and disputes are on for this user (`marketplace.core.rollout`)."""
     return bool(getattr(user, "is_authenticated", False)) and flag_active_for(user)
 
 

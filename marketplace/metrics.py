@@ -1,7 +1,7 @@
 """The operators' figures across the whole workflow, for the admin dashboard and the
 Prometheus endpoint. They span proposals, disputes and the ledger, so they live in the
-top app (`disputes → proposals → escrow → marketplace`); the ledger's own figures come
-from `escrow.metrics`.
+project package at the top, which may read every app; the ledger's own figures come from
+`escrow.metrics`.
 
 Definitions (over the last 30 days, UTC, unless "now" or "total"):
 
@@ -26,10 +26,9 @@ from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from disputes.models import Dispute
 from escrow import metrics as ledger_metrics
 from proposals.models import Proposal
-
-from .models import Dispute
 
 
 @dataclass

@@ -19,9 +19,6 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from escrow.api import WalletOutputSerializer
-from escrow.selectors import wallet_get
-
 from . import selectors, services
 from .api_common import (
     errors,
@@ -104,25 +101,6 @@ class TokenApi(APIView):
         serializer.is_valid(raise_exception=True)
         key = services.auth_token_obtain(**serializer.validated_data)
         return Response(self.TokenOutputSerializer({"token": key}).data)
-
-
-class MeApi(APIView):
-    class MeOutputSerializer(serializers.Serializer):
-        id = serializers.IntegerField()
-        username = serializers.CharField()
-        email = serializers.EmailField()
-        wallet = WalletOutputSerializer()
-
-    @extend_schema(operation_id="me", responses={200: MeOutputSerializer, **errors(401)})
-    def get(self, request):
-        user = request.user
-        data = {
-            "id": user.pk,
-            "username": user.username,
-            "email": user.email,
-            "wallet": wallet_get(user=user),
-        }
-        return Response(self.MeOutputSerializer(data).data)
 
 
 # --- groups -------------------------------------------------------------------------

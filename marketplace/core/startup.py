@@ -4,7 +4,7 @@ import logging
 
 from django.conf import settings
 
-logger = logging.getLogger("marketplace.startup")
+logger = logging.getLogger("marketplace.core.startup")
 
 CONSOLE_EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 CONSOLE_EMAIL_WARNING = "EMAIL_HOST is not set: notification e-mails are written to the console"

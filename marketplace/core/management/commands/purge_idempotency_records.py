@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from marketplace.idempotency import purge_expired
+from marketplace.core.idempotency import purge_expired
 
 
 class Command(BaseCommand):

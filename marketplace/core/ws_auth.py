@@ -4,7 +4,7 @@ Browsers authenticate with their session cookie, and since a cookie rides along 
 page's request, a cookie-authenticated socket must come from one of our origins. API
 clients send `Authorization: Token <key>` on the handshake (never a token in the URL);
 they are not exposed to cross-site requests, so they may omit the Origin header. The key
-is checked exactly as the REST API checks it (`marketplace.api_tokens`: against the stored
+is checked exactly as the REST API checks it (`marketplace.core.api_tokens`: against the stored
 digest, refused once expired or for an inactive user).
 """
 

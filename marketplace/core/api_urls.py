@@ -6,7 +6,6 @@ from .api import (
     GroupLeaveApi,
     GroupListCreateApi,
     GroupMemberAddApi,
-    MeApi,
     RegisterApi,
     TokenApi,
 )
@@ -23,7 +22,6 @@ from .api_conversations import (
 urlpatterns = [
     api_path("auth/register", RegisterApi.as_view(), "api-register"),
     api_path("auth/token", TokenApi.as_view(), "api-token"),
-    api_path("me", MeApi.as_view(), "api-me"),
     api_path("groups", GroupListCreateApi.as_view(), "api-groups"),
     api_path(r"groups/(?P<group_id>[0-9]+)", GroupDetailApi.as_view(), "api-group"),
     api_path(

@@ -1,4 +1,4 @@
-"""The operators' views of `disputes.metrics`: the admin dashboard (charts drawn here
+"""The operators' views of `marketplace.metrics`: the admin dashboard (charts drawn here
 as inline SVG: no CDN, no JavaScript) and the Prometheus endpoint `GET /metrics`, which
 answers staff (session) or `Authorization: Bearer <METRICS_TOKEN>`; 401 without
 credentials or with a wrong token, 403 for a signed-in non-staff user."""

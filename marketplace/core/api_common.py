@@ -28,7 +28,7 @@ class ErrorDetailSerializer(serializers.Serializer):
 
 
 class ErrorSerializer(serializers.Serializer):
-    """Every non-2xx response (marketplace.api_errors)."""
+    """Every non-2xx response (marketplace.core.api_errors)."""
 
     error = ErrorDetailSerializer()
 

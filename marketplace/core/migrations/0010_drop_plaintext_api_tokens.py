@@ -1,6 +1,6 @@
 """The old API tokens are gone: DRF's `rest_framework.authtoken` kept every key in plain
 text (table `authtoken_token`). The API now uses django-rest-knox, which stores digests
-with an expiry (`marketplace.api_tokens`), and the old app is no longer installed.
+with an expiry (`marketplace.core.api_tokens`), and the old app is no longer installed.
 
 On a database that had the old app, this drops its table (with the plain-text keys, and
 its foreign key to the users, which would otherwise refuse to delete a user who had a

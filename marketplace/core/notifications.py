@@ -24,7 +24,7 @@ from .events import publish_to_user
 from .models import Notification
 from .serializers import NotificationOutputSerializer
 
-logger = logging.getLogger("marketplace.notifications")
+logger = logging.getLogger("marketplace.core.notifications")
 
 
 def notification_frame(notification: Notification) -> dict:

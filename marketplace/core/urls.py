@@ -1,4 +1,5 @@
-"""The server-rendered pages. Each app owns its pages in `<app>/urls.py`."""
+"""The core's pages: accounts, groups, conversations, notifications. The root URLconf
+(`marketplace.urls`) includes every app's pages."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
@@ -28,8 +29,6 @@ accounts = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
     path("accounts/", include(accounts)),
     path("groups/", views.group_discover, name="groups"),
     path("groups/mine/", views.my_groups, name="my_groups"),
@@ -54,8 +53,4 @@ urlpatterns = [
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/bell/", views.notification_bell, name="notification_bell"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
-    path("", include("proposals.urls")),
-    path("", include("disputes.urls")),
-    path("", include("escrow.urls")),
-    path("", include("legacy.urls")),
 ]

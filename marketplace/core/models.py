@@ -91,7 +91,7 @@ class Message(models.Model):
 
 class IdempotencyRecord(models.Model):
     """The stored outcome of a POST sent with an `Idempotency-Key` header (see
-    `marketplace.idempotency`). One row per user and key; a retry with the same key and the
+    `marketplace.core.idempotency`). One row per user and key; a retry with the same key and the
     same request (same fingerprint) within 24 h gets `response_status` and `response_body`
     back instead of running again."""
 
@@ -139,7 +139,7 @@ class ConversationReadMark(models.Model):
 
 class FlagGroup(models.Model):
     """Turns a django-waffle flag on for the members of a marketplace group (waffle itself
-    knows users and auth groups; see `marketplace.rollout`)."""
+    knows users and auth groups; see `marketplace.core.rollout`)."""
 
     flag = models.ForeignKey(
         "waffle.Flag", on_delete=models.CASCADE, related_name="marketplace_groups"
@@ -157,7 +157,7 @@ class FlagGroup(models.Model):
 class Notification(models.Model):
     """Something that happened to a user, kept for their in-app list (unread until
     `read_at` is set), also e-mailed and pushed live once the change that caused it
-    commits (see `marketplace.notifications`)."""
+    commits (see `marketplace.core.notifications`)."""
 
     class Kind(models.TextChoices):
         PROPOSAL_RECEIVED = "proposal_received"

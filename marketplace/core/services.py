@@ -2,7 +2,7 @@
 
 Every function is one use case: keyword-only arguments, the acting user explicit, one
 transaction. Refusals raise a `DomainError` before anything is written. The apps above
-(escrow, proposals) take part through the events of `marketplace.signals`: this module
+(escrow, proposals) take part through the events of `marketplace.core.signals`: this module
 imports none of them.
 
 Groups are locked (`SELECT ... FOR UPDATE` on the group row) by every change of
