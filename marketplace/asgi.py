@@ -10,8 +10,8 @@ from django.core.asgi import get_asgi_application
 # Django must be set up before the consumers' models are imported.
 http_application = get_asgi_application()
 
+from marketplace.core.routing import websocket_urlpatterns  # noqa: E402
 from marketplace.core.ws_auth import TokenOrSessionAuthMiddleware  # noqa: E402
-from marketplace.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
