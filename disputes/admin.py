@@ -24,8 +24,9 @@ from djmoney.money import Money
 
 from marketplace.core.admin import StaffViewMixin
 from marketplace.core.errors import DomainError
+from marketplace.core.formats import money_text
 from marketplace.core.roles import has_staff_power
-from proposals.admin import escrow_split
+from proposals.selectors import payout_preview
 from proposals.transitions import RESOLVE_DISPUTES
 
 from .models import Dispute, DisputeMessage
@@ -127,8 +128,7 @@ class DisputeAdmin(StaffViewMixin, admin.ModelAdmin):
 
     @admin.display(description="proposal price", ordering="proposal__price")
     def proposal_price(self, obj):
-        price = obj.proposal.price
-        return f"{price.amount} {price.currency}"
+        return money_text(obj.proposal.price)
 
     @admin.display(description="parties")
     def parties(self, obj):
@@ -198,7 +198,7 @@ class DisputeAdmin(StaffViewMixin, admin.ModelAdmin):
             "opts": self.model._meta,
             "dispute": dispute,
             "proposal": proposal,
-            "release_split": escrow_split(proposal, "release_escrow", for_dispute=True),
+            "release_lines": payout_preview(proposal, refund=False),
             "evidence": dispute.messages.select_related("author"),
             "form": form,
             "change_url": change_url,

@@ -5,15 +5,22 @@ from djmoney.models.fields import MoneyField
 from escrow.models import AMOUNT
 
 
-class Dispute(models.Model):
-    class Status(models.TextChoices):
-        OPEN = "open"
-        RESOLVED = "resolved"
+class DisputeStatus(models.TextChoices):
+    # The proposal is `disputed`: its escrow is frozen, the parties add evidence.
+    OPEN = "open"
+    # Support staff decided the outcome; the escrow has been emptied.
+    RESOLVED = "resolved"
 
-    class Outcome(models.TextChoices):
-        REFUND = "refund"
-        RELEASE = "release"
-        SPLIT = "split"
+
+class DisputeOutcome(models.TextChoices):
+    REFUND = "refund"  # everything back to the buyer; the proposal is `refunded`
+    RELEASE = "release"  # paid out as a confirmation would; the proposal is `completed`
+    SPLIT = "split"  # `refund_amount` back, the rest released; the proposal is `settled`
+
+
+class Dispute(models.Model):
+    Status = DisputeStatus
+    Outcome = DisputeOutcome
 
     proposal = models.ForeignKey(
         "proposals.Proposal", on_delete=models.PROTECT, related_name="disputes"
@@ -42,7 +49,16 @@ class Dispute(models.Model):
                 fields=["proposal"],
                 condition=models.Q(status="open"),
                 name="one_open_dispute_per_proposal",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=DisputeStatus.values), name="dispute_status_known"
+            ),
+            # Open: no outcome yet. Resolved: one of the outcomes.
+            models.CheckConstraint(
+                condition=models.Q(status="open", outcome="")
+                | models.Q(status="resolved", outcome__in=DisputeOutcome.values),
+                name="dispute_outcome_matches_status",
+            ),
         ]
         permissions = [("resolve_dispute", "Can resolve a dispute (refund, release or split)")]
 

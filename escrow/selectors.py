@@ -5,7 +5,7 @@ in the default currency.
 """
 
 from django.conf import settings
-from django.db.models import Case, CharField, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Q, QuerySet, Sum, Value, When
 from djmoney.money import Money
 
 from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet
@@ -43,6 +43,20 @@ def group_wallet_get(*, group) -> GroupWallet:
             total_escrow_received=_zero(currency),
         )
     return wallet
+
+
+def paid_out_of_hold(*, hold_id: int, user_id: int, kind: str) -> Money | None:
+    """What left the hold for the user's wallet as `kind` entries (a member's shares, a
+    leader's commission), read from the ledger; None when nothing did."""
+    totals = (
+        EscrowTransaction.objects.filter(
+            from_hold_id=hold_id, to_wallet__user_id=user_id, kind=kind
+        )
+        .values("amount_currency")
+        .annotate(total=Sum("amount"))
+    )
+    row = totals.first()
+    return None if row is None else Money(row["total"], row["amount_currency"])
 
 
 def wallet_transaction_list(*, wallet: Wallet) -> QuerySet[EscrowTransaction]:

@@ -13,6 +13,8 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 
+from marketplace.core.formats import amount_text
+
 from .models import EscrowTransaction, Wallet
 from .selectors import wallet_transaction_list
 
@@ -40,10 +42,6 @@ FEE_STATEMENT_HEADER = [
     "adjustments_out",
     "net_revenue",
 ]
-
-
-def _money(amount: Decimal) -> str:
-    return f"{amount:.2f}"
 
 
 def _changes(entry: EscrowTransaction, wallet: Wallet) -> tuple[Decimal, Decimal]:
@@ -82,10 +80,10 @@ def wallet_statement_rows(*, wallet: Wallet) -> Iterator[list[str]]:
             str(entry.pk),
             entry.kind,
             entry.get_kind_display(),
-            _money(available_change),
-            _money(escrow_change),
-            _money(available),
-            _money(escrow),
+            amount_text(available_change),
+            amount_text(escrow_change),
+            amount_text(available),
+            amount_text(escrow),
             str(entry.amount.currency),
             entry.memo,
         ]
@@ -119,11 +117,11 @@ def fee_statement_rows() -> Iterator[list[str]]:
         yield [
             row["month"].strftime("%Y-%m"),
             row["amount_currency"],
-            _money(fees),
+            amount_text(fees),
             str(row["fee_entries"]),
-            _money(into),
-            _money(out),
-            _money(fees + into - out),
+            amount_text(into),
+            amount_text(out),
+            amount_text(fees + into - out),
         ]
 
 

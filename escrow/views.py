@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from marketplace.core import selectors as marketplace_selectors
 from marketplace.core.errors import DomainError
+from marketplace.core.formats import money_text
 from marketplace.core.pages import page_login_required, refusal
 
 from . import selectors, services
@@ -131,7 +132,7 @@ def _move(request, *, prefix: str, service, what: str, hint: str, done: str):
             }
         refusal(request, error, **context)
     else:
-        messages.success(request, done.format(amount=f"{amount.amount:.2f} {amount.currency}"))
+        messages.success(request, done.format(amount=money_text(amount)))
     return redirect("escrow:wallet")
 
 

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from escrow.money import parse_amount
 from marketplace.core.errors import DomainError
+from marketplace.core.formats import money_text
 from marketplace.core.pages import page_login_required, refusal
 
 from . import selectors, services
@@ -89,7 +90,5 @@ def order_create(request, project_id):
     except DomainError as error:
         refusal(request, error)
     else:
-        messages.success(
-            request, f"Legacy order #{order.pk} placed for {amount.amount:.2f} {amount.currency}."
-        )
+        messages.success(request, f"Legacy order #{order.pk} placed for {money_text(amount)}.")
     return redirect("legacy:project", project_id=project.pk)

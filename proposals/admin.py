@@ -17,13 +17,12 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from djmoney.money import Money
 
-from escrow.money import distribute
 from marketplace.core.admin import StaffViewMixin
 from marketplace.core.errors import DomainError
 from marketplace.core.roles import has_staff_power
 
 from .models import Proposal, Task
-from .selectors import proposal_payees
+from .selectors import payout_preview
 from .services import proposal_refund_by_staff, proposal_release_by_staff
 from .transitions import TRANSITIONS
 
@@ -57,35 +56,18 @@ class ReasonForm(forms.Form):
     )
 
 
-def escrow_split(proposal: Proposal, action: str, *, for_dispute: bool = False) -> dict:
-    """What the action would move, to the cent: for a release the platform fee, the
-    leader's commission and each member's share (as `escrow_release` computes them);
-    for a refund the whole escrow back to the buyer."""
+def escrow_split(proposal: Proposal, action: str) -> dict:
+    """The confirmation page's view of one proposal: what the action would move, to the
+    cent (`selectors.payout_preview`), or why the service will refuse it."""
     held = proposal.escrow_hold.amount if proposal.escrow_hold_id else Money(0, "USD")
     transition = TRANSITIONS[MONEY_ACTIONS[action].transition]
     problem = ""
-    if for_dispute:  # the dispute desk shows what a release would pay
-        pass
-    elif proposal.status == Proposal.Status.DISPUTED:
+    if proposal.status == Proposal.Status.DISPUTED:
         problem = "Disputed: resolve it at the dispute desk."
     elif proposal.is_legacy or proposal.status not in transition.sources:
         problem = f"Cannot be settled by staff: the proposal is {proposal.status}."
-    split = {"proposal": proposal, "held": held, "problem": problem, "lines": []}
-    if problem or not held.amount:
-        return split
-    if action == "refund_escrow":
-        buyer = proposal.conversation.product_owner
-        split["lines"] = [("Refund to the buyer", buyer.username, held)]
-        return split
-    leader, members = proposal_payees(proposal=proposal)
-    plan = distribute(held, proposal.rates, leader=leader, members=members)
-    lines = [
-        ("Platform fee", "platform", plan.platform_fee),
-        ("Leader commission", leader.username, plan.leader_commission),
-    ]
-    lines += [("Member share", member.username, share) for member, share in plan.shares]
-    split["lines"] = lines
-    return split
+    lines = [] if problem else payout_preview(proposal, refund=action == "refund_escrow")
+    return {"proposal": proposal, "held": held, "problem": problem, "lines": lines}
 
 
 class TaskInline(StaffViewMixin, admin.TabularInline):

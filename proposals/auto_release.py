@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from marketplace.core.errors import DomainError
+from marketplace.core.formats import money_text
 from marketplace.core.models import Notification
 from marketplace.core.notifications import notify
 
@@ -77,7 +78,7 @@ def release_due(*, now: datetime, result: PassResult) -> None:
 
 def _reminder(proposal: Proposal, days: int, due: datetime) -> None:
     buyer = proposal.conversation.product_owner
-    price = f"{proposal.price.amount:.2f} {proposal.price.currency}"
+    price = money_text(proposal.price)
     when = "tomorrow" if days == 1 else f"in {days} days"
     title = f"“{proposal.title}” will be confirmed automatically {when}"
     body = (

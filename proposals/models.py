@@ -130,11 +130,14 @@ class Proposal(models.Model):
         return max(due, extended) if extended else due
 
 
+class TaskStatus(models.TextChoices):
+    TODO = "todo"  # not started; a new task's status
+    IN_PROGRESS = "in_progress"  # started: starting one starts an accepted proposal
+    DONE = "done"  # finished; a leaving member keeps their done tasks
+
+
 class Task(models.Model):
-    class Status(models.TextChoices):
-        TODO = "todo"
-        IN_PROGRESS = "in_progress"
-        DONE = "done"
+    Status = TaskStatus
 
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="tasks")
     title = models.CharField(max_length=200)
@@ -156,6 +159,11 @@ class Task(models.Model):
         indexes = [
             models.Index(fields=["proposal", "status"], name="task_proposal_status"),
             models.Index(fields=["assigned_to", "status"], name="task_assignee_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=TaskStatus.values), name="task_status_known"
+            )
         ]
 
     def __str__(self):

@@ -4,12 +4,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from djmoney.money import Money
 
 from escrow.models import EscrowTransaction
 from escrow.money import distribute
+from escrow.selectors import paid_out_of_hold
 from marketplace.core.errors import NotFound
 from marketplace.core.models import GroupMembership
 
@@ -61,6 +62,26 @@ def proposal_payees(*, proposal: Proposal):
     member_ids = [pk for pk in group_member_ids(group_id=group.pk) if pk in participant_ids]
     users = User.objects.in_bulk(member_ids)
     return leader, [users[pk] for pk in member_ids]
+
+
+def payout_preview(proposal: Proposal, *, refund: bool) -> list[tuple[str, str, Money]]:
+    """What emptying the proposal's escrow now would move, to the cent, as lines of
+    (what, to whom, amount): for a refund the whole escrow back to the buyer; for a
+    release the platform fee, the leader's commission and each member's share, as
+    `escrow_release` computes them. Empty when nothing is held. The staff confirmation
+    pages and the dispute desk show it."""
+    if proposal.escrow_hold_id is None or not proposal.escrow_hold.amount.amount:
+        return []
+    held = proposal.escrow_hold.amount
+    if refund:
+        return [("Refund to the buyer", proposal.conversation.product_owner.username, held)]
+    leader, members = proposal_payees(proposal=proposal)
+    plan = distribute(held, proposal.rates, leader=leader, members=members)
+    lines = [
+        ("Platform fee", "platform", plan.platform_fee),
+        ("Leader commission", leader.username, plan.leader_commission),
+    ]
+    return lines + [("Member share", member.username, share) for member, share in plan.shares]
 
 
 def proposals_due_for_auto_release(*, now: datetime | None = None) -> QuerySet[Proposal]:
@@ -133,15 +154,12 @@ def task_get(*, task_id, user) -> Task:
 
 
 def member_share_received(*, proposal: Proposal, user) -> Money | None:
-    """What `user` was actually paid out of the proposal's escrow (read from the ledger)."""
+    """What `user` was actually paid out of the proposal's escrow as a member share."""
     if proposal.escrow_hold_id is None:
         return None
-    total = EscrowTransaction.objects.filter(
-        from_hold_id=proposal.escrow_hold_id,
-        to_wallet__user_id=user.pk,
-        kind=EscrowTransaction.Kind.MEMBER_SHARE,
-    ).aggregate(total=Sum("amount"))["total"]
-    return None if total is None else Money(total, proposal.price.currency)
+    return paid_out_of_hold(
+        hold_id=proposal.escrow_hold_id, user_id=user.pk, kind=EscrowTransaction.Kind.MEMBER_SHARE
+    )
 
 
 def expected_member_share(*, proposal: Proposal, user) -> dict | None:

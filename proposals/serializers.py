@@ -5,34 +5,12 @@ Only fields that are the same whoever reads them: no "can I accept this?" flags,
 rendering can be sent to every participant.
 """
 
-from datetime import timedelta
-
-from django.conf import settings
 from rest_framework import serializers
 
 from marketplace.core.api_common import MoneyAmountField
 from marketplace.core.serializers import UserRefSerializer
 
 from .models import Proposal, Task
-
-
-class AutoReleaseAtField(serializers.DateTimeField):
-    """When the escrow is released for a silent buyer: `delivered_at` plus
-    `ESCROW_AUTO_RELEASE_DAYS` while the proposal is delivered, else null."""
-
-    def __init__(self, **kwargs):
-        kwargs.update(source="*", read_only=True, allow_null=True)
-        super().__init__(**kwargs)
-
-    def to_representation(self, proposal):
-        if hasattr(type(proposal), "auto_release_at"):
-            # The model's own answer, which also knows about extensions granted by the buyer.
-            at = proposal.auto_release_at
-        elif proposal.status == Proposal.Status.DELIVERED and proposal.delivered_at:
-            at = proposal.delivered_at + timedelta(days=settings.ESCROW_AUTO_RELEASE_DAYS)
-        else:
-            at = None
-        return None if at is None else super().to_representation(at)
 
 
 class ProposalOutputSerializer(serializers.Serializer):
@@ -65,9 +43,12 @@ class ProposalOutputSerializer(serializers.Serializer):
     cancelled_at = serializers.DateTimeField(allow_null=True)
     disputed_at = serializers.DateTimeField(allow_null=True)
     resolved_at = serializers.DateTimeField(allow_null=True)
-    auto_release_at = AutoReleaseAtField(
+    auto_release_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
         help_text="While delivered: when the escrow is released if the buyer neither "
-        "confirms nor disputes (delivered_at + ESCROW_AUTO_RELEASE_DAYS). Otherwise null."
+        "confirms nor disputes (delivered_at + ESCROW_AUTO_RELEASE_DAYS, plus the buyer's "
+        "one extension). Otherwise null.",
     )
 
 

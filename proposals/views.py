@@ -14,8 +14,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from escrow.money import Rates, parse_amount
 from escrow.selectors import wallet_get
+from marketplace.core import selectors as marketplace_selectors
 from marketplace.core.errors import DomainError
-from marketplace.core.models import Conversation, GroupMembership
+from marketplace.core.formats import money_text
+from marketplace.core.models import Conversation
 from marketplace.core.pages import (
     conversation_or_404,
     found_or_404,
@@ -67,10 +69,6 @@ DONE_MESSAGES = {
 }
 
 
-def _money(value) -> str:
-    return f"{value.amount:.2f} {value.currency}"
-
-
 # --- proposal cards ------------------------------------------------------------------
 
 
@@ -117,15 +115,6 @@ def _cards(conversation: Conversation, user) -> list[Proposal]:
     return [decorate_card(proposal, user) for proposal in proposals]
 
 
-def _members(group_id: int):
-    return [
-        membership.user
-        for membership in GroupMembership.objects.filter(group_id=group_id)
-        .select_related("user")
-        .order_by("joined_at", "id")
-    ]
-
-
 def proposal_panel_context(request, conversation: Conversation) -> dict:
     """The chat page's proposal part: the cards, and the leader's "new proposal" form
     with what its live breakdown needs (the rates in force and the members in order)."""
@@ -143,7 +132,10 @@ def proposal_panel_context(request, conversation: Conversation) -> dict:
             "leader": rates.leader_commission * 100,
             "pool": (1 - rates.platform_fee - rates.leader_commission) * 100,
         },
-        "member_names": [user.username for user in _members(conversation.group_id)],
+        "member_names": [
+            user.username
+            for user in marketplace_selectors.group_members(group_id=conversation.group_id)
+        ],
         "changes_form": RequestChangesForm(),
     }
 
@@ -197,9 +189,10 @@ def proposal_create(request, conversation_id):
         return redirect(back)
     messages.success(
         request,
-        f"Your proposal “{proposal.title}” for {_money(proposal.price)} was sent: platform fee "
-        f"{_money(proposal.platform_fee)}, leader commission {_money(proposal.leader_commission)}"
-        f", member pool {_money(proposal.member_pool)}.",
+        f"Your proposal “{proposal.title}” for {money_text(proposal.price)} was sent: "
+        f"platform fee {money_text(proposal.platform_fee)}, leader commission "
+        f"{money_text(proposal.leader_commission)}, member pool "
+        f"{money_text(proposal.member_pool)}.",
     )
     return redirect(_chat_url(proposal))
 
@@ -233,7 +226,7 @@ def proposal_action(request, proposal_id, action):
     else:
         messages.success(
             request,
-            DONE_MESSAGES[action].format(title=proposal.title, price=_money(proposal.price)),
+            DONE_MESSAGES[action].format(title=proposal.title, price=money_text(proposal.price)),
         )
     return redirect(_next_or(request, _chat_url(proposal)))
 
@@ -251,7 +244,7 @@ def _board_context(request, proposal: Proposal) -> dict:
     user = request.user
     conversation = proposal.conversation
     is_leader = conversation.group.leader_id == user.pk
-    members = _members(conversation.group_id)
+    members = marketplace_selectors.group_members(group_id=conversation.group_id)
     writable = not proposal.is_legacy and proposal.status in task_services.TASKS_WRITABLE
     tasks = list(selectors.task_list(proposal=proposal))
     for task in tasks:
@@ -316,16 +309,15 @@ def _after_task_change(request, proposal: Proposal):
 @require_POST
 def task_create(request, proposal_id):
     proposal = found_or_404(selectors.proposal_get, proposal_id=proposal_id, user=request.user)
-    form = TaskForm(request.POST, members=_members(proposal.conversation.group_id))
+    members = marketplace_selectors.group_members(group_id=proposal.conversation.group_id)
+    form = TaskForm(request.POST, members=members)
     if not form.is_valid():
         messages.error(request, "A task needs a title (and the assignee must be a member).")
         return _after_task_change(request, proposal)
     data = form.cleaned_data
     assignee = None
     if data["assignee"] is not None:
-        assignee = next(
-            user for user in _members(proposal.conversation.group_id) if user.pk == data["assignee"]
-        )
+        assignee = next(user for user in members if user.pk == data["assignee"])
     try:
         task = task_services.task_create(
             proposal=proposal,
@@ -367,7 +359,7 @@ def task_move(request, task_id):
 def task_assign(request, task_id):
     task = found_or_404(selectors.task_get, task_id=task_id, user=request.user)
     proposal = Proposal.objects.select_related("conversation__group").get(pk=task.proposal_id)
-    members = _members(proposal.conversation.group_id)
+    members = marketplace_selectors.group_members(group_id=proposal.conversation.group_id)
     form = TaskAssignForm(request.POST, members=members, prefix=f"task{task.pk}")
     if not form.is_valid():
         messages.error(request, "Choose a member of the group.")

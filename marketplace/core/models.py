@@ -27,12 +27,21 @@ class Group(models.Model):
         return self.name
 
 
+class MembershipQuerySet(models.QuerySet):
+    def in_joining_order(self):
+        """Oldest member first: the order that gives out the member pool's leftover
+        cents (CONTRACT.md), and the order the pages list members in."""
+        return self.order_by("joined_at", "id")
+
+
 class GroupMembership(models.Model):
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     joined_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         db_table = "group_members"

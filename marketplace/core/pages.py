@@ -13,6 +13,7 @@ from django_htmx.middleware import HtmxDetails
 
 from . import selectors
 from .errors import DomainError, NotFound
+from .formats import money_text
 from .models import Conversation
 from .rollout import flag_active_for
 
@@ -52,10 +53,6 @@ def new_workflow_required(view):
     return page_login_required(wrapper)
 
 
-def _amount(value) -> str:
-    return f"{value.amount:.2f} {value.currency}"
-
-
 def _insufficient_funds(error, context) -> str:
     available = context.get("available")
     amount = context.get("amount")
@@ -64,8 +61,8 @@ def _insufficient_funds(error, context) -> str:
     what = context.get("what", "the amount")
     hint = context.get("hint", "Add funds first.")
     return (
-        f"Your available balance, {_amount(available)}, is below {what} of {_amount(amount)}. "
-        f"{hint}"
+        f"Your available balance, {money_text(available)}, is below {what} of "
+        f"{money_text(amount)}. {hint}"
     )
 
 

@@ -86,7 +86,7 @@ def group_get(*, group_id) -> Group:
 def group_detail(*, group_id) -> Group:
     """A group with its leader, its completed projects and its members (users loaded) in
     order of joining."""
-    memberships = GroupMembership.objects.select_related("user").order_by("joined_at", "id")
+    memberships = GroupMembership.objects.select_related("user").in_joining_order()
     group = (
         Group.objects.select_related("leader")
         .annotate(completed_projects=_completed_projects())
@@ -100,7 +100,24 @@ def group_detail(*, group_id) -> Group:
 
 
 def group_is_member(*, group_id, user) -> bool:
-    return GroupMembership.objects.filter(group_id=group_id, user_id=user.pk).exists()
+    """Whether `user` (a user, or None) is a member of the group now."""
+    user_id = getattr(user, "pk", None)
+    return (
+        user_id is not None
+        and GroupMembership.objects.filter(group_id=group_id, user_id=user_id).exists()
+    )
+
+
+def group_member_ids(*, group_id: int) -> list[int]:
+    """User ids of the group's current members, in order of joining."""
+    memberships = GroupMembership.objects.filter(group_id=group_id).in_joining_order()
+    return list(memberships.values_list("user_id", flat=True))
+
+
+def group_members(*, group_id: int) -> list:
+    """The group's current members (users), in order of joining."""
+    memberships = GroupMembership.objects.filter(group_id=group_id).in_joining_order()
+    return [membership.user for membership in memberships.select_related("user")]
 
 
 def group_member_get(*, group_id, user) -> GroupMembership | None:

@@ -70,7 +70,7 @@ def signup(request):
 def _members_in_order():
     return Prefetch(
         "memberships",
-        queryset=GroupMembership.objects.select_related("user").order_by("joined_at", "id"),
+        queryset=GroupMembership.objects.select_related("user").in_joining_order(),
     )
 
 

@@ -1,4 +1,4 @@
-"""Template helpers of the server-rendered pages: money, the rollout flag, the bell."""
+"""Template helpers of the server-rendered pages: money, rates, the bell."""
 
 from decimal import Decimal
 
@@ -6,7 +6,7 @@ from django import template
 from djmoney.money import Money
 
 from marketplace.core import selectors
-from marketplace.core.rollout import flag_active_for
+from marketplace.core.formats import amount_text, money_text
 
 register = template.Library()
 
@@ -17,14 +17,8 @@ def money(value) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, Money):
-        return f"{value.amount:.2f} {value.currency}"
-    return f"{value:.2f}"
-
-
-@register.filter
-def has_new_workflow(user) -> bool:
-    """Whether proposals, tasks and disputes are on for this user (`marketplace.core.rollout`)."""
-    return bool(getattr(user, "is_authenticated", False)) and flag_active_for(user)
+        return money_text(value)
+    return amount_text(value)
 
 
 @register.simple_tag
