@@ -16,6 +16,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from marketplace.core.roles import is_active_staff
+
 from . import metrics
 
 # --- /metrics -----------------------------------------------------------------------
@@ -38,7 +40,7 @@ def _bearer_ok(request) -> bool | None:
 def metrics_endpoint(request):
     bearer = _bearer_ok(request)
     user = request.user
-    if bearer is None and user.is_authenticated and user.is_active and user.is_staff:
+    if bearer is None and is_active_staff(user):
         allowed = True
     elif bearer is None and user.is_authenticated:
         return HttpResponse("Staff only.\n", status=403, content_type="text/plain")

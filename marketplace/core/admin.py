@@ -27,6 +27,7 @@ from .models import (
     Notification,
     User,
 )
+from .roles import is_active_staff
 
 # The fields that are, or hold, a credential, by model (the user model's password is
 # added wherever the model is a user model). A path into any of these tables is refused
@@ -151,14 +152,11 @@ class StaffViewMixin(CredentialGuardMixin):
     still needs the model's permissions, and moving money the roles' custom ones. The
     users are the exception (`UserAdmin`)."""
 
-    def _is_staff(self, request) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
-
     def has_view_permission(self, request, obj=None):
-        return self._is_staff(request) or super().has_view_permission(request, obj)
+        return is_active_staff(request.user) or super().has_view_permission(request, obj)
 
     def has_module_permission(self, request):
-        return self._is_staff(request) or super().has_module_permission(request)
+        return is_active_staff(request.user) or super().has_module_permission(request)
 
 
 class ViewOnlyAdmin(StaffViewMixin, admin.ModelAdmin):
