@@ -18,11 +18,12 @@ def _readable_disputes(user) -> Q:
 
 def dispute_get(*, dispute_id, user) -> Dispute:
     """A dispute `user` may read: the parties (the buyer and the group's current members,
-    the leader included) and the support role; anyone else is told it does not exist. Its evidence
-    comes with it, oldest first, authors loaded: two queries however long it is."""
+    the leader included) and the support role; anyone else is told it does not exist. Its
+    evidence comes with it, oldest first, authors loaded: two queries however long it is.
+    The API and the pages both ask this, so they cannot disagree."""
     messages = DisputeMessage.objects.select_related("author").order_by("created_at", "id")
     dispute = (
-        Dispute.objects.select_related("opened_by", "resolved_by", "proposal")
+        Dispute.objects.select_related("opened_by", "resolved_by", "proposal__conversation__group")
         .prefetch_related(Prefetch("messages", queryset=messages))
         .filter(_readable_disputes(user), pk=dispute_id)
         .first()

@@ -6,18 +6,17 @@ staff, in the admin.
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from marketplace.core.errors import DomainError
 from marketplace.core.pages import found_or_404, new_workflow_required, refusal
-from marketplace.core.roles import has_staff_power
 from proposals import selectors as proposal_selectors
-from proposals.transitions import RESOLVE_DISPUTES, TRANSITIONS, has_role
+from proposals.transitions import TRANSITIONS, has_role
 
+from . import selectors
 from .models import Dispute
-from .services import dispute_add_message, dispute_open, is_dispute_party
+from .services import dispute_add_message, dispute_open
 
 
 class DisputeOpenForm(forms.Form):
@@ -73,25 +72,14 @@ def dispute_new(request, proposal_id):
 
 
 def _dispute_or_404(request, dispute_id) -> Dispute:
-    dispute = (
-        Dispute.objects.select_related("proposal__conversation__group", "opened_by", "resolved_by")
-        .filter(pk=dispute_id)
-        .first()
-    )
-    user = request.user
-    if dispute is None or not (
-        has_staff_power(user, RESOLVE_DISPUTES.permission)
-        or is_dispute_party(proposal=dispute.proposal, actor=user)
-    ):
-        raise Http404("No such dispute.")
-    return dispute
+    return found_or_404(selectors.dispute_get, dispute_id=dispute_id, user=request.user)
 
 
 def _detail_context(request, dispute: Dispute) -> dict:
     return {
         "dispute": dispute,
         "proposal": dispute.proposal,
-        "evidence": dispute.messages.select_related("author").order_by("created_at", "id"),
+        "evidence": dispute.messages.all(),  # prefetched, oldest first
         "form": EvidenceForm() if dispute.status == Dispute.Status.OPEN else None,
     }
 
