@@ -25,76 +25,56 @@ S = Proposal.Status
 pytestmark = [pytest.mark.concurrency, pytest.mark.django_db(transaction=True)]
 
 
-def in_transaction_held_open(change, started: threading.Event, seconds: float = 0.5):
-    """Run `change` and keep its transaction open a while before committing, so that a
-    concurrent call has to decide whether to wait for it."""
+def confirm_while_held_open(team, proposal, change) -> list:
+    """Run the group `change` in a transaction held open for a while, and the buyer's
+    confirmation as soon as the change is made but not yet committed: the confirmation
+    must wait for it, since who is in the group decides who is paid."""
+    changed = threading.Event()
 
-    def run():
+    def make_the_change():
         with transaction.atomic():
             change()
-            started.set()
-            time.sleep(seconds)
+            changed.set()
+            time.sleep(0.5)
 
-    return run
+    def confirm():
+        assert changed.wait(10)
+        return services.proposal_confirm(proposal=proposal, actor=team.buyer)
 
-
-def after(started: threading.Event, call):
-    def run():
-        assert started.wait(10)
-        return call()
-
-    return run
+    return run_together(make_the_change, confirm)
 
 
-def test_a_member_leaving_while_the_buyer_confirms_is_not_paid(ledger_clean):
-    team = make_team(members=2, deposit="1500.00")
+# 1000.00 confirmed: fee 100.00, commission 30.00, pool 870.00.
+LEAVE = {
+    "members": 2,
+    "change": lambda team: group_leave(group=team.group, user=team.members[1]),
+    # The pool goes to the two participants still in the group: 435.00 each.
+    "paid": {"leader": ("465.00", "0.00"), "m1": ("435.00", "0.00")},
+}
+TRANSFER = {
+    "members": 1,
+    "change": lambda team: group_leadership_transfer(
+        group=team.group, actor=team.leader, new_leader_id=team.members[0].pk
+    ),
+    # The commission goes to whoever leads when the release commits.
+    "paid": {"leader": ("435.00", "0.00"), "m1": ("465.00", "0.00")},
+}
+
+
+@pytest.mark.parametrize("case", [LEAVE, TRANSFER], ids=["leave", "transfer"])
+def test_a_group_change_racing_a_confirmation_decides_who_is_paid(case, ledger_clean):
+    team = make_team(members=case["members"], deposit="1500.00")
     proposal = bring_to(team, S.DELIVERED)
-    left = threading.Event()
 
-    outcomes = run_together(
-        in_transaction_held_open(lambda: group_leave(group=team.group, user=team.members[1]), left),
-        after(left, lambda: services.proposal_confirm(proposal=proposal, actor=team.buyer)),
-    )
+    outcomes = confirm_while_held_open(team, proposal, lambda: case["change"](team))
 
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
-    # The confirmation waited for the leave: 1000.00 -> fee 100.00, commission 30.00,
-    # pool 870.00 between the two participants still in the group.
     assert money_state(team) == expect(
         team,
         buyer=("500.00", "0.00"),
-        leader=("465.00", "0.00"),
-        m1=("435.00", "0.00"),
         group=("0.00", "900.00"),
         platform="100.00",
-    )
-    ledger_clean()
-
-
-def test_a_leadership_transfer_while_the_buyer_confirms_pays_the_new_leader(ledger_clean):
-    team = make_team(members=1, deposit="1500.00")
-    proposal = bring_to(team, S.DELIVERED)
-    moved = threading.Event()
-    new_leader = team.members[0]
-
-    outcomes = run_together(
-        in_transaction_held_open(
-            lambda: group_leadership_transfer(
-                group=team.group, actor=team.leader, new_leader_id=new_leader.pk
-            ),
-            moved,
-        ),
-        after(moved, lambda: services.proposal_confirm(proposal=proposal, actor=team.buyer)),
-    )
-
-    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
-    # The commission (30.00) goes to whoever leads when the release commits.
-    assert money_state(team) == expect(
-        team,
-        buyer=("500.00", "0.00"),
-        leader=("435.00", "0.00"),
-        m1=("465.00", "0.00"),
-        group=("0.00", "900.00"),
-        platform="100.00",
+        **case["paid"],
     )
     ledger_clean()
 
