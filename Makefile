@@ -13,6 +13,9 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/marketplace
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
+NPM ?= npm
+SPECTRAL := node_modules/.bin/spectral
+
 .PHONY: install run test lint format constraints
 
 install: $(VENV)/.installed
@@ -37,9 +40,22 @@ run: install
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(BIN)/uvicorn marketplace.asgi:application --host $(HOST) --port $(PORT) --lifespan off
 
-lint: install
+# Spectral, pinned in package.json and package-lock.json, installed exactly as locked:
+# again whenever either file is newer than the last install (npm ci starts from an empty
+# node_modules). No install scripts: Spectral needs none.
+node_modules/.installed: package.json package-lock.json
+	$(NPM) ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+# Ruff, then the OpenAPI schema (/api/schema/) under Spectral's `spectral:oas` rules
+# (.spectral.yaml), where a warning fails as an error does. The schema is generated
+# without a database: DEBUG=1 needs no SECRET_KEY, and --skip-checks opens no connection.
+lint: install node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	DEBUG=1 $(BIN)/python manage.py spectacular --skip-checks --file "$$tmp/schema.yaml" && \
+	$(SPECTRAL) lint --ruleset .spectral.yaml --fail-severity=warn "$$tmp/schema.yaml"
 
 # Two pytest runs, both always run; the target fails if either does. The first is the
 # suite on PostgreSQL and Redis. The second (`--embedded`, which conftest.py allows only

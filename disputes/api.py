@@ -5,12 +5,18 @@ proposal (strangers get 404), call `disputes.services`, which decides who may do
 and when (409), answer with `disputes.serializers`. Behind the rollout flag.
 """
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from escrow.money import parse_amount
-from marketplace.core.api_common import AmountInputField, PostThrottleMixin, errors
+from marketplace.core.api_common import (
+    IDEMPOTENCY_RULE,
+    AmountInputField,
+    PostThrottleMixin,
+    error_example,
+    errors,
+)
 from marketplace.core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from proposals import selectors as proposal_selectors
 from proposals.api import MAX_ID, NewWorkflowApi
@@ -25,6 +31,36 @@ def _dispute_response(dispute_id, user, *, status_code=status.HTTP_200_OK) -> Re
     return Response(DisputeOutputSerializer(dispute).data, status=status_code)
 
 
+def _resolved_example(*, outcome: str, refund_amount: str | None, note: str) -> dict:
+    """A dispute on a 1000.00 USD proposal as `resolve` answers it, for the schema."""
+    return {
+        "id": 5,
+        "proposal_id": 42,
+        "opened_by": {"id": 11, "username": "alice"},
+        "reason": "Half of the pages were not delivered.",
+        "status": "resolved",
+        "outcome": outcome,
+        "refund_amount": refund_amount,
+        "currency": "USD",
+        "resolution_note": note,
+        "resolved_by": {"id": 2, "username": "support"},
+        "created_at": "2026-05-21T09:00:00.000000Z",
+        "resolved_at": "2026-05-22T15:30:00.000000Z",
+        "messages": [
+            {
+                "id": 31,
+                "author": {"id": 12, "username": "bob"},
+                "body": "The remaining pages are in the shared folder.",
+                "created_at": "2026-05-21T10:15:00.000000Z",
+            }
+        ],
+    }
+
+
+_SPLIT_NOTE = "Half of the pages were delivered: 400.00 back to the buyer."
+_REFUND_NOTE = "Nothing usable was delivered."
+
+
 class DisputeOpenInputSerializer(serializers.Serializer):
     proposal_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     reason = serializers.CharField(max_length=5000)
@@ -37,8 +73,9 @@ _OPEN_SCHEMA = {
         "The buyer or the group's leader disputes an accepted, in-progress or delivered "
         "proposal: it becomes `disputed` and its escrow is frozen (no confirmation, no "
         "auto-release) until staff resolve it. 404 when the proposal is not the caller's; "
-        "403 for anyone but the buyer and the leader; 409 `invalid_transition` in any other "
-        "status."
+        "403 `permission_denied` for anyone but the buyer and the leader; 409 "
+        "`invalid_transition` in any other status, `dispute_open` when it already has an "
+        "open dispute; 400 `invalid` for a blank reason."
     ),
 }
 
@@ -69,8 +106,8 @@ class DisputeDetailApi(NewWorkflowApi):
         operation_id="disputes_retrieve",
         responses={200: DisputeOutputSerializer, **errors(401, 403, 404)},
         description=(
-            "With its evidence, oldest first. The parties (the buyer and the group's "
-            "members) and staff; anyone else 404."
+            "A dispute with its status, outcome and evidence messages, oldest first. The "
+            "parties (the buyer and the group's members) and staff; anyone else 404."
         ),
     )
     def get(self, request, dispute_id):
@@ -88,8 +125,11 @@ class DisputeMessageCreateApi(PostThrottleMixin, NewWorkflowApi):
         request=DisputeMessageInputSerializer,
         responses={201: DisputeMessageOutputSerializer, **errors(400, 401, 403, 404, 409, 429)},
         description=(
-            "Evidence from a party or staff while the dispute is open; 409 `dispute_closed` "
-            "once it is resolved."
+            "Adds evidence to the dispute: from a party (the buyer or a member of the "
+            "group) or support staff, while the dispute is open. 403 `permission_denied` "
+            "for other staff; 404 for anyone who cannot see the dispute; 409 "
+            "`dispute_closed` once it is resolved; 400 `invalid` for a blank body; 429 "
+            "`throttled` when the caller sends too many messages a minute."
         ),
     )
     def post(self, request, dispute_id):
@@ -125,9 +165,54 @@ class DisputeResolveApi(NewWorkflowApi):
             "read). `refund`: the whole escrow back to the buyer, "
             "proposal `refunded`; `release`: paid out as a confirmation would, `completed`; "
             "`split`: `refund_amount` back to the buyer and the rest released under the "
-            "proposal's rates, `settled`. 400 `invalid_refund_amount`; 409 `dispute_closed`, "
-            "`idempotency_key_reused`."
+            "proposal's rates, `settled`. 400 `invalid_refund_amount` (a split without an "
+            "amount strictly between 0 and the price, to the cent, or an amount with another "
+            "outcome), `invalid_amount`, `invalid_outcome`; 404 for anyone who cannot see "
+            "the dispute; 409 `dispute_closed` once it is resolved, `invalid_transition`. "
+            + IDEMPOTENCY_RULE
         ),
+        examples=[
+            OpenApiExample(
+                "split",
+                value={"outcome": "split", "refund_amount": "400.00", "note": _SPLIT_NOTE},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "refund",
+                value={"outcome": "refund", "note": _REFUND_NOTE},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "release",
+                value={"outcome": "release", "note": "The delivery matches the proposal."},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "settled by a split",
+                value=_resolved_example(outcome="split", refund_amount="400.00", note=_SPLIT_NOTE),
+                response_only=True,
+                status_codes=["200"],
+            ),
+            OpenApiExample(
+                "refunded",
+                value=_resolved_example(
+                    outcome="refund", refund_amount="1000.00", note=_REFUND_NOTE
+                ),
+                response_only=True,
+                status_codes=["200"],
+            ),
+            error_example(
+                400,
+                "invalid_refund_amount",
+                "A split refunds more than 0 and less than the price, 1000.00 USD, to the cent.",
+            ),
+            error_example(
+                403,
+                "permission_denied",
+                "Your staff role does not allow you to resolve this dispute.",
+            ),
+            error_example(409, "dispute_closed", "This dispute is already resolved."),
+        ],
     )
     @idempotent
     def post(self, request, dispute_id):

@@ -3,15 +3,17 @@ and discovery"). Views parse, call `escrow.services`, and answer; money in as de
 strings through `parse_amount`, money out as two-place strings with a currency."""
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from marketplace.core import selectors as marketplace_selectors
 from marketplace.core.api_common import (
+    IDEMPOTENCY_RULE,
     AmountInputField,
     MoneyAmountField,
+    error_example,
     errors,
     paginated,
     paginated_response,
@@ -43,13 +45,48 @@ class TransactionOutputSerializer(serializers.Serializer):
 
 
 class MoneyMovementInputSerializer(serializers.Serializer):
-    amount = AmountInputField(help_text='A decimal string such as "12.50".')
-    currency = serializers.ChoiceField(choices=list(settings.CURRENCIES), required=False)
+    amount = AmountInputField(
+        help_text="A decimal string with at most two places, above 0 and at most "
+        f'{settings.MAX_AMOUNT}, such as "12.50" (never a float).'
+    )
+    currency = serializers.ChoiceField(
+        choices=list(settings.CURRENCIES),
+        required=False,
+        help_text="ISO 4217; default: the wallet's currency, which it must match.",
+    )
 
 
 class MoneyMovementOutputSerializer(serializers.Serializer):
     transaction = TransactionOutputSerializer()
     wallet = WalletOutputSerializer()
+
+
+def _movement_example(*, kind, amount, direction, memo, available):
+    """A 201 body of a deposit or a withdrawal, for the schema (no escrow held)."""
+    return {
+        "transaction": {
+            "id": 1042,
+            "kind": kind,
+            "amount": amount,
+            "currency": "USD",
+            "direction": direction,
+            "created_at": "2026-05-04T09:30:00.000000Z",
+            "memo": memo,
+        },
+        "wallet": {
+            "currency": "USD",
+            "balance": available,
+            "available_balance": available,
+            "escrow_balance": "0.00",
+        },
+    }
+
+
+_REUSED_KEY = error_example(
+    409,
+    "idempotency_key_reused",
+    "The Idempotency-Key 'c0ffee-2026-05-04' was already used for a different request.",
+)
 
 
 def _parse(request):
@@ -79,7 +116,14 @@ class MeApi(APIView):
         email = serializers.EmailField()
         wallet = WalletOutputSerializer()
 
-    @extend_schema(operation_id="me", responses={200: MeOutputSerializer, **errors(401)})
+    @extend_schema(
+        operation_id="me",
+        responses={200: MeOutputSerializer, **errors(401)},
+        description=(
+            "The signed-in account with its wallet (an empty one in the default currency "
+            "until money first moves)."
+        ),
+    )
     def get(self, request):
         user = request.user
         data = {
@@ -92,7 +136,15 @@ class MeApi(APIView):
 
 
 class WalletApi(APIView):
-    @extend_schema(operation_id="wallet", responses={200: WalletOutputSerializer, **errors(401)})
+    @extend_schema(
+        operation_id="wallet",
+        responses={200: WalletOutputSerializer, **errors(401)},
+        description=(
+            "The caller's wallet: `available_balance` (free to spend or withdraw), "
+            "`escrow_balance` (locked in the escrow of the proposals they accepted) and "
+            "`balance`, their sum."
+        ),
+    )
     def get(self, request):
         return Response(WalletOutputSerializer(selectors.wallet_get(user=request.user)).data)
 
@@ -105,7 +157,11 @@ class WalletTransactionListApi(APIView):
             200: paginated(TransactionOutputSerializer, "PaginatedWalletTransactionList"),
             **errors(401, 404),
         },
-        description="Escrow transactions touching the caller's wallet, newest first.",
+        description=(
+            "The escrow transactions (ledger entries) touching the caller's wallet, newest "
+            "first, each with its direction; paginated (404 for a page past the last). "
+            "Entries are never changed or deleted."
+        ),
     )
     def get(self, request):
         wallet = selectors.wallet_get(user=request.user)
@@ -124,9 +180,42 @@ class WalletDepositApi(APIView):
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: MoneyMovementOutputSerializer, **errors(400, 401, 404, 409)},
         description=(
-            "Through the sandbox payment provider; 404 `payments_disabled` when it is off. "
-            "400 `invalid_amount`; 409 `idempotency_key_reused`."
+            "Adds money to the caller's available balance, charged through the payment "
+            "provider; the caller's own wallet only. Only while the sandbox payment "
+            "provider is enabled (development, demo and tests): 404 `payments_disabled` "
+            "otherwise. 400 `invalid_amount` (naming `amount`), `currency_mismatch` (another "
+            "currency than the wallet's) or `invalid`; 409 `balance_limit_exceeded`. "
+            + IDEMPOTENCY_RULE
+            + " The "
+            "key is checked before the provider is charged, so a replay never charges twice."
         ),
+        examples=[
+            OpenApiExample("deposit", value={"amount": "250.00"}, request_only=True),
+            OpenApiExample(
+                "deposited",
+                value=_movement_example(
+                    kind="deposit",
+                    amount="250.00",
+                    direction="in",
+                    memo="sandbox-charge-6f1c2b1e-8a3d-5f0e-9b7a-2d4c6e8f0a1b",
+                    available="290.00",
+                ),
+                response_only=True,
+                status_codes=["201"],
+            ),
+            error_example(
+                400,
+                "invalid_amount",
+                "Amounts have at most two decimal places.",
+                amount=["Amounts have at most two decimal places."],
+            ),
+            error_example(
+                404,
+                "payments_disabled",
+                "Deposits are not available: no payment provider is enabled.",
+            ),
+            _REUSED_KEY,
+        ],
     )
     @idempotent
     def post(self, request):
@@ -146,9 +235,33 @@ class WalletWithdrawApi(APIView):
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: MoneyMovementOutputSerializer, **errors(400, 401, 409)},
         description=(
-            "A payout request. 409 `insufficient_funds` above the available balance; "
-            "400 `invalid_amount`; 409 `idempotency_key_reused`."
+            "A payout request: the amount leaves the caller's available balance at once "
+            "and the payment provider pays it out; the caller's own wallet only. 409 "
+            "`insufficient_funds` above the available balance (nothing changes); 400 "
+            "`invalid_amount` (naming `amount`), `currency_mismatch` (another currency than "
+            "the wallet's) or `invalid`. " + IDEMPOTENCY_RULE
         ),
+        examples=[
+            OpenApiExample("withdraw", value={"amount": "100.00"}, request_only=True),
+            OpenApiExample(
+                "withdrawn",
+                value=_movement_example(
+                    kind="withdrawal",
+                    amount="100.00",
+                    direction="out",
+                    memo="Payout requested",
+                    available="190.00",
+                ),
+                response_only=True,
+                status_codes=["201"],
+            ),
+            error_example(
+                409,
+                "insufficient_funds",
+                "Available balance 40.00 USD is below the withdrawal of 100.00 USD.",
+            ),
+            _REUSED_KEY,
+        ],
     )
     @idempotent
     def post(self, request):
@@ -171,7 +284,12 @@ class GroupWalletApi(APIView):
     @extend_schema(
         operation_id="groups_wallet",
         responses={200: GroupWalletOutputSerializer, **errors(401, 404)},
-        description="The group's members only; anyone else gets 404.",
+        description=(
+            "The group's wallet: `escrow_balance`, the buyers' money held in escrow for "
+            "its deals, and `total_escrow_received`, everything ever released from it to "
+            "the leader and members. The group's current members only; anyone else gets "
+            "404 `not_found`, as for a group that does not exist."
+        ),
     )
     def get(self, request, group_id):
         if not marketplace_selectors.group_is_member(group_id=group_id, user=request.user):

@@ -56,6 +56,13 @@ class WalletStatementCsvApi(APIView):
             ),
             **errors(401),
         },
+        description=(
+            "The caller's wallet statement as a CSV download (`Content-Disposition: "
+            "attachment`), every ledger entry touching the caller's wallet, oldest first, "
+            "with its change to the available and escrow balances and both balances after "
+            "it; the caller's own wallet only. Errors are the JSON error body (401 without "
+            "credentials)."
+        ),
     )
     def get(self, request):
         return statement_response(request.user)

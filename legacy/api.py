@@ -70,7 +70,8 @@ class ProjectListApi(DeprecatedApi):
     @extend_schema(
         operation_id="projects_list",
         deprecated=True,
-        description=DEPRECATION_NOTE,
+        description=DEPRECATION_NOTE
+        + " The caller's own projects, newest first; paginated (404 for a page past the last).",
         responses={200: paginated(ProjectOutputSerializer, "PaginatedProjectList"), **errors(401)},
     )
     def get(self, request):
@@ -92,7 +93,10 @@ class ProjectCreateApi(DeprecatedApi):
     @extend_schema(
         operation_id="projects_create",
         deprecated=True,
-        description=DEPRECATION_NOTE,
+        description=DEPRECATION_NOTE
+        + " Creates a project owned by the caller, with a budget (a decimal string; the "
+        "currency defaults to USD). 400 `invalid_amount` (field `budget`), "
+        "`invalid_currency`, or `invalid` naming the fields.",
         request=ProjectCreateInputSerializer,
         responses={201: ProjectOutputSerializer, **errors(400, 401)},
     )
@@ -118,7 +122,10 @@ class OrderCreateApi(DeprecatedApi):
     @extend_schema(
         operation_id="orders_create",
         deprecated=True,
-        description=DEPRECATION_NOTE + " The project's owner orders on it; no money moves.",
+        description=DEPRECATION_NOTE
+        + " The project's owner orders on it; no money moves. 404 for a project that is not "
+        "the caller's; 409 `project_closed` unless the project is open, `currency_mismatch` "
+        "for another currency than the budget's; 400 `invalid_amount`, `invalid_currency`.",
         request=OrderCreateInputSerializer,
         responses={
             201: OrderOutputSerializer,

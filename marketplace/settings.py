@@ -254,11 +254,153 @@ REST_KNOX = {
     "AUTO_REFRESH": False,
     "AUTH_HEADER_PREFIX": "Token",
 }
+# The OpenAPI schema at /api/schema/ (browsable at /api/docs/). `make lint` lints it with
+# Spectral's `spectral:oas` rules, warnings included: every tag an operation uses is
+# declared below, and every operation has a description.
 SPECTACULAR_SETTINGS = {
     "TITLE": "Group marketplace API",
-    "DESCRIPTION": "Hire groups of freelancers through chat-based proposals paid through escrow.",
+    "DESCRIPTION": """\
+Hire **groups of freelancers** through chat-based proposals paid through escrow. A buyer
+opens a conversation with a group; the group's leader sends a priced proposal; when the
+buyer accepts, the price is locked in escrow from the buyer's wallet, and when the buyer
+confirms the delivery it is released: the platform fee, the leader's commission and the
+member pool shared among the group's members. Either side can open a dispute, which
+support staff resolve with a refund, a release or a split.
+
+## Authentication
+
+`POST /api/auth/token` with `{"username", "password"}` answers `{"token"}`. Send it on
+every other call as `Authorization: Token <token>`. Each sign-in issues a new token; it
+expires `API_TOKEN_TTL_DAYS` after it was issued (30 days by default, no sliding renewal:
+sign in again), and a user keeps at most 10 tokens, the oldest dropped first. Only
+register, token, the schema and the docs are open to anonymous callers; anything else
+without valid credentials answers 401 (`not_authenticated`, or `authentication_failed`
+for a bad or expired token). The browser pages use the session cookie (with CSRF).
+
+## Money
+
+Amounts are decimal **strings** with exactly two places (`"1234.50"`), never floats, and
+come with a `currency` (ISO 4217, default `USD`). An input amount with more than two
+decimals, zero or negative, not a number, or above `1000000.00` is refused with 400
+`invalid_amount` naming the field.
+
+## Errors
+
+Every non-2xx response is JSON with a machine-readable snake_case `code` and a human
+`message`:
+
+    {"error": {"code": "insufficient_funds",
+               "message": "Available balance 40.00 USD is below the price 100.00 USD."}}
+
+Validation errors (400) add `fields`, the messages by field name. Status codes: 400
+invalid input; 401 no or bad credentials; 403 signed in but not allowed (`permission_denied`,
+or `new_workflow_disabled` on the proposal, task and dispute endpoints while the rollout
+flag is off for the caller); 404 the object does not exist **or is not visible to you**
+(existence never leaks); 409 the current state forbids it (the code says which rule); 429
+`throttled` (sign-in, registration and messages are rate limited; `Retry-After` says when
+to try again). Each operation lists its own codes.
+
+## Idempotency
+
+The POSTs that move money (deposit, withdraw, accept, confirm, cancel and dispute resolve)
+take an optional `Idempotency-Key` header: 1 to 100 printable ASCII characters chosen by
+the client, one per intended operation (a UUID works). Retrying with the same key and the
+same body within 24 hours replays the first successful response, with the header
+`Idempotent-Replayed: true`, and moves no money a second time; the same key with another
+body or on another endpoint is refused with 409 `idempotency_key_reused`. Keys belong to
+the caller: nobody else's key can collide with yours. Only successful responses are
+stored, so a refused request (say 409 `insufficient_funds`) may be retried under the same
+key. Send a key whenever a retry is possible (timeouts, lost connections).
+
+## Pagination
+
+Lists are paginated, 20 items a page: `?page=N` (from 1), answering
+`{"count", "next", "previous", "results": [...]}`, where `next` and `previous` are full
+URLs or `null`. A page past the last one is 404.
+
+## Conventions
+
+JSON in, JSON out. A trailing slash is optional on every path. Ids are opaque to clients;
+timestamps are ISO 8601 in UTC. The deprecated project and order endpoints answer with
+`Deprecation`, `Sunset` and `Link` (`rel="successor-version"`) headers.
+""",
     "VERSION": "1.0.0",
+    # Relative: the API is served by the host that serves this schema (OpenAPI's default).
+    "SERVERS": [{"url": "/", "description": "This server; every path starts with /api/."}],
+    # No public support address exists yet: add "email" or "url" here when one does.
+    "CONTACT": {"name": "Group marketplace API team"},
+    # Every tag an operation uses, in the order the docs show them (a tag is the first
+    # segment of the path after /api/; tests/api/test_schema.py checks each is declared).
+    "TAGS": [
+        {
+            "name": "auth",
+            "description": "Register an account and sign in for an API token "
+            "(`Authorization: Token <token>`). Open to anonymous callers; rate limited.",
+        },
+        {"name": "me", "description": "The signed-in account, with its wallet."},
+        {
+            "name": "wallet",
+            "description": "The caller's wallet: balances, the escrow transactions that touch "
+            "it, a CSV statement, deposits (sandbox payment provider only) and withdrawals. "
+            "Deposits and withdrawals take an `Idempotency-Key`.",
+        },
+        {
+            "name": "groups",
+            "description": "Groups of freelancers: discovery by name and skill, creation, "
+            "members, leaving, leadership transfer, deletion and the group's wallet. The "
+            "creator is the leader and first member; the leader manages the group.",
+        },
+        {
+            "name": "conversations",
+            "description": "Chats between a buyer and a group: messages (with system "
+            "messages for every proposal event) and read marks. Participants are the buyer "
+            "and the group's current members.",
+        },
+        {
+            "name": "notifications",
+            "description": "The caller's notifications: the list, the unread count and "
+            "marking them read.",
+        },
+        {
+            "name": "proposals",
+            "description": "Priced proposals a group's leader sends in a conversation, and "
+            "their state machine: accept (the price is locked in escrow), reject, withdraw, "
+            "start, deliver, request changes, confirm (the escrow is released), cancel (the "
+            "escrow is refunded) and the automatic release. Any other transition is 409 "
+            "`invalid_transition`. Behind the `new_workflow` rollout flag.",
+        },
+        {
+            "name": "tasks",
+            "description": "The work of an accepted proposal split into tasks the leader "
+            "creates and assigns to members; the buyer reads them. Behind the "
+            "`new_workflow` rollout flag.",
+        },
+        {
+            "name": "disputes",
+            "description": "Disputes the buyer or the leader open on an accepted, in-progress "
+            "or delivered proposal (its escrow is frozen), their evidence, and their "
+            "resolution by support staff: refund, release or split. Behind the "
+            "`new_workflow` rollout flag.",
+        },
+        {
+            "name": "projects",
+            "description": "Deprecated: the old projects, kept working and replaced by "
+            "conversations and proposals. Responses carry `Deprecation`, `Sunset` and `Link` "
+            "headers.",
+        },
+        {
+            "name": "orders",
+            "description": "Deprecated: orders on the old projects (no money moves), kept "
+            "working and replaced by proposals. Responses carry `Deprecation`, `Sunset` and "
+            "`Link` headers.",
+        },
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
+    # drf-spectacular's own enum hook first, then ours (see marketplace.schema_hooks).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "marketplace.schema_hooks.type_nullable_compositions",
+    ],
     # Swagger UI and ReDoc served from our own static files: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

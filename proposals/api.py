@@ -11,7 +11,7 @@ then `NewWorkflowEnabled` (403 `new_workflow_disabled`).
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
@@ -20,7 +20,14 @@ from rest_framework.views import APIView
 
 from escrow.money import parse_amount
 from marketplace.core import selectors as marketplace_selectors
-from marketplace.core.api_common import AmountInputField, errors, paginated, paginated_response
+from marketplace.core.api_common import (
+    IDEMPOTENCY_RULE,
+    AmountInputField,
+    error_example,
+    errors,
+    paginated,
+    paginated_response,
+)
 from marketplace.core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from marketplace.core.rollout import NewWorkflowEnabled
 
@@ -51,6 +58,48 @@ def _proposal_response(proposal, *, status_code=status.HTTP_200_OK) -> Response:
     return Response(ProposalOutputSerializer(proposal).data, status=status_code)
 
 
+def _proposal_example(**changes) -> dict:
+    """A proposal as the API shows it, for the schema's examples: 1000.00 USD at the
+    default rates (10 % platform fee, 3 % leader commission), pending unless `changes`
+    say otherwise."""
+    example = {
+        "id": 42,
+        "conversation_id": 7,
+        "group_id": 3,
+        "title": "Landing page",
+        "description": "Design, copy and build of a one-page site.",
+        "status": "pending",
+        "price": "1000.00",
+        "currency": "USD",
+        "platform_fee": "100.00",
+        "leader_commission": "30.00",
+        "member_pool": "870.00",
+        "escrow_amount": "0.00",
+        "platform_fee_rate": "0.1000",
+        "leader_commission_rate": "0.0300",
+        "due_date": "2026-06-01",
+        "is_legacy": False,
+        "created_at": "2026-05-04T09:00:00.000000Z",
+        "accepted_at": None,
+        "started_at": None,
+        "delivered_at": None,
+        "completed_at": None,
+        "rejected_at": None,
+        "withdrawn_at": None,
+        "cancelled_at": None,
+        "disputed_at": None,
+        "resolved_at": None,
+        "auto_release_at": None,
+    }
+    example.update(changes)
+    return example
+
+
+_ACCEPTED_AT = "2026-05-04T10:00:00.000000Z"
+_STARTED_AT = "2026-05-05T08:00:00.000000Z"
+_DELIVERED_AT = "2026-05-20T16:00:00.000000Z"
+
+
 # --- proposals ----------------------------------------------------------------------
 
 
@@ -77,10 +126,14 @@ _CREATE_SCHEMA = {
     "request": ProposalCreateInputSerializer,
     "responses": {201: ProposalOutputSerializer, **errors(400, 401, 403, 404, 409)},
     "description": (
-        "The leader of the conversation's group proposes a price. 400 `invalid_amount` "
-        "(field `price`); 404 when the conversation is not the caller's; 403 for anyone but "
-        "the group's leader; 409 `proposal_open` while another proposal of the conversation "
-        "is pending, accepted, in progress, delivered or disputed."
+        "The leader of the conversation's group proposes a price to the buyer (status "
+        "`pending`, nothing held in escrow yet); the fee and commission rates in force are "
+        "frozen on it, and a system message announces it in the conversation. 400 "
+        "`invalid_amount` (field `price`), `currency_mismatch` when the buyer's or the "
+        "group's wallet holds another currency; 404 when the conversation is not the "
+        "caller's; 403 `permission_denied` for anyone but the group's leader; 409 "
+        "`proposal_open` while another proposal of the conversation is pending, accepted, "
+        "in progress, delivered or disputed."
     ),
 }
 
@@ -116,7 +169,8 @@ class ProposalListCreateApi(NewWorkflowApi):
         },
         description=(
             "The caller's proposals, as the buyer or as a current member of the group, "
-            "newest first."
+            "newest first, optionally of one conversation; paginated (404 for a page past "
+            "the last)."
         ),
     )
     def get(self, request):
@@ -147,7 +201,10 @@ class ProposalDetailApi(NewWorkflowApi):
     @extend_schema(
         operation_id="proposals_retrieve",
         responses={200: ProposalOutputSerializer, **errors(401, 403, 404)},
-        description="The buyer, the group's current members and staff; anyone else 404.",
+        description=(
+            "One proposal with its money split and the time of each transition. The buyer, "
+            "the group's current members and staff; anyone else 404."
+        ),
     )
     def get(self, request, proposal_id):
         return _proposal_response(
@@ -155,18 +212,33 @@ class ProposalDetailApi(NewWorkflowApi):
         )
 
 
-def _action_schema(action: str, who: str, effect: str, *, request=None, idempotency=False):
+def _action_schema(
+    action: str, who: str, effect: str, *, request=None, idempotency=False, examples=None
+):
     conflicts = "409 `invalid_transition` in any other status"
     if action == "accept":
         conflicts += "; 409 `insufficient_funds` (and nothing changes)"
     if idempotency:
         conflicts += "; 409 `idempotency_key_reused`"
+    description = (
+        f"{who} only (403 `permission_denied` for other participants and staff; 404 for "
+        f"anyone who cannot see the proposal). {effect}. {conflicts}."
+    )
+    if idempotency:
+        description += " " + IDEMPOTENCY_RULE
     return extend_schema(
         operation_id=f"proposals_{action}",
         request=request,
         parameters=[IDEMPOTENCY_KEY_PARAMETER] if idempotency else None,
         responses={200: ProposalOutputSerializer, **errors(400, 401, 403, 404, 409)},
-        description=f"{who} only (403 otherwise). {effect}. {conflicts}.",
+        description=description,
+        examples=examples,
+    )
+
+
+def _invalid_transition(action: str, status_now: str) -> OpenApiExample:
+    return error_example(
+        409, "invalid_transition", f"Cannot {action} a proposal that is {status_now}."
     )
 
 
@@ -187,8 +259,25 @@ class ProposalAcceptApi(_ProposalActionApi):
     @_action_schema(
         "accept",
         "The buyer",
-        "pending → accepted; the price moves from the buyer's available balance to escrow",
+        "pending → accepted; the price moves from the buyer's available balance to escrow, "
+        "and the group's members at this moment become the proposal's participants",
         idempotency=True,
+        examples=[
+            OpenApiExample(
+                "accepted",
+                value=_proposal_example(
+                    status="accepted", escrow_amount="1000.00", accepted_at=_ACCEPTED_AT
+                ),
+                response_only=True,
+                status_codes=["200"],
+            ),
+            error_example(
+                409,
+                "insufficient_funds",
+                "Available balance 40.00 USD is below the price 1000.00 USD.",
+            ),
+            _invalid_transition("accept", "withdrawn"),
+        ],
     )
     @idempotent
     def post(self, request, proposal_id):
@@ -256,8 +345,24 @@ class ProposalConfirmApi(_ProposalActionApi):
         "confirm",
         "The buyer",
         "delivered → completed; the escrow is released: the platform fee, the leader's "
-        "commission and the member pool split among the participants",
+        "commission and the member pool split among the participants. A disputed "
+        "proposal is frozen until staff resolve it",
         idempotency=True,
+        examples=[
+            OpenApiExample(
+                "completed",
+                value=_proposal_example(
+                    status="completed",
+                    accepted_at=_ACCEPTED_AT,
+                    started_at=_STARTED_AT,
+                    delivered_at=_DELIVERED_AT,
+                    completed_at="2026-05-21T11:00:00.000000Z",
+                ),
+                response_only=True,
+                status_codes=["200"],
+            ),
+            _invalid_transition("confirm", "in_progress"),
+        ],
     )
     @idempotent
     def post(self, request, proposal_id):
@@ -270,8 +375,23 @@ class ProposalCancelApi(_ProposalActionApi):
     @_action_schema(
         "cancel",
         "The group's leader",
-        "accepted or in_progress → cancelled; the whole escrow goes back to the buyer",
+        "accepted or in_progress → cancelled; the whole escrow goes back to the buyer's "
+        "available balance",
         idempotency=True,
+        examples=[
+            OpenApiExample(
+                "cancelled",
+                value=_proposal_example(
+                    status="cancelled",
+                    accepted_at=_ACCEPTED_AT,
+                    started_at=_STARTED_AT,
+                    cancelled_at="2026-05-06T12:00:00.000000Z",
+                ),
+                response_only=True,
+                status_codes=["200"],
+            ),
+            _invalid_transition("cancel", "delivered"),
+        ],
     )
     @idempotent
     def post(self, request, proposal_id):
@@ -310,10 +430,12 @@ _TASK_CREATE_SCHEMA = {
     "request": TaskCreateInputSerializer,
     "responses": {201: TaskOutputSerializer, **errors(400, 401, 403, 404, 409)},
     "description": (
-        "The group's leader adds a task (status `todo`). 404 when the proposal is not the "
-        "caller's; 403 for anyone but the leader; 409 `invalid_transition` unless the "
-        "proposal is accepted or in progress; 400 `not_a_member` when the assignee is not a "
-        "member of the group."
+        "The group's leader adds a task (status `todo`) to an accepted or in-progress "
+        "proposal, optionally assigned to a member. 404 when the proposal is not the "
+        "caller's; 403 `permission_denied` for anyone but the leader; 409 "
+        "`invalid_transition` unless the proposal is accepted or in progress; 400 "
+        "`not_a_member` (field `assigned_to_id`) when the assignee is not a member of the "
+        "group."
     ),
 }
 
@@ -350,7 +472,8 @@ class TaskListCreateApi(NewWorkflowApi):
         },
         description=(
             "The proposal's tasks in order of creation, for its participants (the buyer "
-            "reads them) and staff; 404 for anyone else."
+            "reads them) and staff; 404 for anyone else and for a page past the last. "
+            "`proposal_id` is required (400 without it)."
         ),
     )
     def get(self, request):
@@ -393,7 +516,8 @@ class TaskDetailApi(NewWorkflowApi):
             "The assignee moves their own task; the leader moves any task and (re)assigns "
             "it. The buyer reads but never writes (403). 400 `not_a_member` for an "
             "assignee outside the group; 409 `invalid_transition` unless the proposal is "
-            "accepted or in progress. A task moving to in_progress starts the proposal."
+            "accepted or in progress. A task moving to in_progress starts the proposal. 404 "
+            "for anyone who cannot see the task."
         ),
     )
     def patch(self, request, task_id):

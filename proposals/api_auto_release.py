@@ -30,8 +30,12 @@ class ProposalExtendAutoReleaseApi(NewWorkflowApi):
         request=ExtendInputSerializer,
         responses={200: AutoReleaseOutputSerializer, **errors(400, 401, 403, 404, 409)},
         description=(
-            "The buyer only (403), once (409 `auto_release_already_extended`), while the "
-            "proposal is delivered (409 `invalid_transition`); `days` from 1 to 7 (400)."
+            "Pushes the automatic release of a delivered proposal's escrow back by `days`, "
+            "and answers with the new release time. The buyer only (403 "
+            "`permission_denied`; 404 for anyone who cannot see the proposal), once (409 "
+            "`auto_release_already_extended`), while the proposal is delivered (409 "
+            "`invalid_transition`); `days` from 1 to "
+            f"{AUTO_RELEASE_MAX_EXTENSION_DAYS} (400)."
         ),
     )
     def post(self, request, proposal_id):

@@ -68,6 +68,12 @@ class RegisterApi(APIView):
         request=RegisterInputSerializer,
         responses={201: RegisterOutputSerializer, **errors(400, 429)},
         auth=[],
+        description=(
+            "Creates an account (with an empty wallet); open to anyone, no credentials. "
+            "Then sign in with `POST /api/auth/token`. 400 `invalid` naming the fields: a "
+            "username taken (in any case) or not valid, a password the password rules "
+            "refuse, an invalid e-mail; 429 `throttled`."
+        ),
     )
     def post(self, request):
         serializer = self.RegisterInputSerializer(data=request.data)
@@ -94,7 +100,13 @@ class TokenApi(APIView):
         request=TokenInputSerializer,
         responses={200: TokenOutputSerializer, **errors(400, 429)},
         auth=[],
-        description="Bad credentials: 400 `invalid_credentials`.",
+        description=(
+            "Signs in: a new API token for `Authorization: Token <token>`; open to anyone, "
+            "no credentials. The token is shown only here (the server keeps a digest), "
+            "expires after `API_TOKEN_TTL_DAYS` (30 days by default), and a user keeps at "
+            "most 10 tokens, the oldest dropped first. 400 `invalid_credentials` for a "
+            "wrong username or password or an inactive account; 429 `throttled`."
+        ),
     )
     def post(self, request):
         serializer = self.TokenInputSerializer(data=request.data)
@@ -168,6 +180,11 @@ class GroupListCreateApi(APIView):
             200: paginated(GroupListItemSerializer, "PaginatedGroupList"),
             **errors(400, 401, 404),
         },
+        description=(
+            "Discovery: every group, newest first, optionally filtered by a text in its "
+            "name or description and by one of its skills; paginated. Any signed-in user. "
+            "404 for a page past the last."
+        ),
     )
     def get(self, request):
         filters = self.GroupFilterSerializer(data=request.query_params)
@@ -184,6 +201,11 @@ class GroupListCreateApi(APIView):
         operation_id="groups_create",
         request=GroupCreateInputSerializer,
         responses={201: GroupDetailOutputSerializer, **errors(400, 401)},
+        description=(
+            "Creates a group (with its group wallet); any signed-in user, who becomes its "
+            "leader and first member. Skills are trimmed, blanks and repeats (in any "
+            "case) dropped. 400 `invalid` naming the fields."
+        ),
     )
     def post(self, request):
         serializer = self.GroupCreateInputSerializer(data=request.data)
@@ -196,6 +218,10 @@ class GroupDetailApi(APIView):
     @extend_schema(
         operation_id="groups_retrieve",
         responses={200: GroupDetailOutputSerializer, **errors(401, 404)},
+        description=(
+            "A group with its leader and members (each with their role and when they "
+            "joined). Any signed-in user; 404 `not_found` when there is no such group."
+        ),
     )
     def get(self, request, group_id):
         return _group_detail_response(group_id)
@@ -204,8 +230,10 @@ class GroupDetailApi(APIView):
         operation_id="groups_destroy",
         responses={204: None, **errors(401, 403, 404, 409)},
         description=(
-            "Leader only. 409 `escrow_active` while any of its deals holds escrow; 409 "
-            "`group_has_history` once money has moved for the group (the ledger is kept)."
+            "Deletes the group with its memberships, conversations and messages. The "
+            "leader only (403 `permission_denied`). 409 `escrow_active` while any of its "
+            "deals holds escrow; 409 `group_has_history` once money has moved for the group "
+            "(the ledger is kept)."
         ),
     )
     def delete(self, request, group_id):
@@ -224,7 +252,11 @@ class GroupMemberAddApi(APIView):
         operation_id="groups_members_add",
         request=GroupMemberAddInputSerializer,
         responses={201: GroupMemberOutputSerializer, **errors(400, 401, 403, 404, 409)},
-        description="Leader only. 409 `already_member`.",
+        description=(
+            "Adds an active user, by username, as a member. The leader only (403 "
+            "`permission_denied`). 400 `invalid` for an unknown username; 409 "
+            "`already_member`."
+        ),
     )
     def post(self, request, group_id):
         group = selectors.group_get(group_id=group_id)
@@ -244,8 +276,10 @@ class GroupLeaveApi(APIView):
         request=None,
         responses={200: GroupDetailOutputSerializer, **errors(401, 404, 409)},
         description=(
-            "A member leaves. 409 `leader_cannot_leave` for the leader (transfer the "
-            "leadership first); 409 `not_a_member` for anyone else who is not a member."
+            "The caller leaves the group and answers with the group as it is now; open "
+            "tasks assigned to them are unassigned. 409 `leader_cannot_leave` for the "
+            "leader (transfer the leadership first); 409 `not_a_member` for anyone who is "
+            "not a member."
         ),
     )
     def post(self, request, group_id):
@@ -262,7 +296,11 @@ class GroupLeadershipTransferApi(APIView):
         operation_id="groups_transfer_leadership",
         request=GroupLeadershipTransferInputSerializer,
         responses={200: GroupDetailOutputSerializer, **errors(400, 401, 403, 404)},
-        description="Leader only. 400 `new_leader_not_member` unless the user is a member.",
+        description=(
+            "Hands the group to another member, who becomes its leader; the former leader "
+            "stays a member. The leader only (403 `permission_denied`). 400 "
+            "`new_leader_not_member` unless the user is a member."
+        ),
     )
     def post(self, request, group_id):
         group = selectors.group_get(group_id=group_id)

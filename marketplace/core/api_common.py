@@ -3,11 +3,13 @@ in the schema, money amounts as two-place strings, pagination of plain `APIView`
 throttling of POSTs only."""
 
 from django.urls import re_path
-from drf_spectacular.utils import extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
+
+from .formats import amount_text
 
 
 def api_path(regex: str, view, name: str):
@@ -38,6 +40,27 @@ def errors(*codes: int) -> dict:
     return dict.fromkeys(codes, ErrorSerializer)
 
 
+def error_example(status_code: int, code: str, message: str, **fields) -> OpenApiExample:
+    """A documented error response: `{"error": {"code", "message"}}` (with `fields`, the
+    messages by field name, when given)."""
+    error = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return OpenApiExample(
+        code, value={"error": error}, response_only=True, status_codes=[str(status_code)]
+    )
+
+
+# The rule every money-moving POST states in its description (marketplace.core.idempotency).
+IDEMPOTENCY_RULE = (
+    "Idempotent with an `Idempotency-Key` header: the same key and the same body within "
+    "24 h replay the first successful response (header `Idempotent-Replayed: true`) and "
+    "move no money a second time; the same key with another body or on another endpoint is "
+    "409 `idempotency_key_reused`; a malformed key is 400 `invalid_idempotency_key`. A "
+    "refused request is not stored: retrying it under the same key runs it again."
+)
+
+
 @extend_schema_field(
     {"type": "string", "format": "decimal", "pattern": r"^-?\d+\.\d{2}$", "example": "12.50"}
 )
@@ -49,8 +72,7 @@ class MoneyAmountField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_representation(self, value):
-        amount = getattr(value, "amount", value)
-        return f"{amount:.2f}"
+        return amount_text(value)
 
 
 @extend_schema_field(

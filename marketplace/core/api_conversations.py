@@ -47,6 +47,11 @@ class ConversationListCreateApi(APIView):
             200: paginated(ConversationOutputSerializer, "PaginatedConversationList"),
             **errors(401, 404),
         },
+        description=(
+            "The caller's conversations, as the buyer or as a current member of the group, "
+            "newest first, each with its unread count; paginated (404 for a page past the "
+            "last)."
+        ),
     )
     def get(self, request):
         conversations = selectors.conversation_list(user=request.user)
@@ -66,8 +71,9 @@ class ConversationListCreateApi(APIView):
             **errors(400, 401),
         },
         description=(
-            "201 with a new conversation, 200 with the existing one for this buyer and "
-            "group. 400 `own_group` for a member of the group."
+            "The caller, as the buyer, opens a conversation with a group: 201 with a new "
+            "conversation, 200 with the existing one for this buyer and group. 400 "
+            "`own_group` for a member of the group; 400 `invalid` for an unknown group."
         ),
     )
     def post(self, request):
@@ -97,7 +103,12 @@ class ConversationReadApi(APIView):
         operation_id="conversations_read",
         request=ConversationReadInputSerializer,
         responses={200: ConversationReadOutputSerializer, **errors(400, 401, 404)},
-        description="Participants mark the conversation read up to a message (never back).",
+        description=(
+            "A participant (the buyer or a current member of the group) marks the "
+            "conversation read up to a message, by default the latest; the mark never moves "
+            "back. Answers the mark and the caller's unread count. 404 for anyone else; 400 "
+            "`invalid` naming the field."
+        ),
     )
     def post(self, request, conversation_id):
         conversation = selectors.conversation_get(
@@ -131,7 +142,12 @@ class ConversationMessagesApi(PostThrottleMixin, APIView):
             200: paginated(MessageOutputSerializer, "PaginatedMessageList"),
             **errors(401, 404),
         },
-        description="Oldest first. Participants only (the buyer and the group's members).",
+        description=(
+            "The conversation's messages, oldest first, system messages included (a "
+            'proposal event carries `metadata` `{"type": "proposal", "proposal_id", '
+            '"status"}` and no sender); paginated. Participants only (the buyer and the '
+            "group's current members); 404 for anyone else and for a page past the last."
+        ),
     )
     def get(self, request, conversation_id):
         conversation = selectors.conversation_get(
@@ -148,6 +164,12 @@ class ConversationMessagesApi(PostThrottleMixin, APIView):
         operation_id="conversations_messages_create",
         request=MessageInputSerializer,
         responses={201: MessageOutputSerializer, **errors(400, 401, 404, 429)},
+        description=(
+            "A participant (the buyer or a current member of the group) writes in the chat; "
+            "the message also reaches open websockets. 404 for anyone else; 400 `invalid` "
+            "naming `body` when it is blank or longer than 5000 characters; 429 "
+            "`throttled` when the caller sends too many messages a minute."
+        ),
     )
     def post(self, request, conversation_id):
         conversation = selectors.conversation_get(
@@ -191,7 +213,11 @@ class NotificationListApi(APIView):
             200: paginated(NotificationOutputSerializer, "PaginatedNotificationList"),
             **errors(400, 401, 404),
         },
-        description="The caller's notifications, newest first.",
+        description=(
+            "The caller's notifications, newest first, all or only the unread ones; "
+            "paginated (404 for a page past the last). The `X-Unread-Count` header tells "
+            "how many are unread in all."
+        ),
     )
     def get(self, request):
         filters = self.NotificationFilterSerializer(data=request.query_params)
@@ -212,6 +238,7 @@ class NotificationUnreadCountApi(APIView):
     @extend_schema(
         operation_id="notifications_unread_count",
         responses={200: UnreadCountOutputSerializer, **errors(401)},
+        description="How many of the caller's notifications are unread.",
     )
     def get(self, request):
         return Response({"unread": selectors.unread_count(user=request.user)})
