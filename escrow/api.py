@@ -23,13 +23,7 @@ from marketplace.core.idempotency import IDEMPOTENCY_KEY_PARAMETER, client_key, 
 
 from . import selectors, services
 from .money import parse_amount
-
-
-class WalletOutputSerializer(serializers.Serializer):
-    currency = serializers.CharField()
-    balance = MoneyAmountField(help_text="available_balance + escrow_balance")
-    available_balance = MoneyAmountField()
-    escrow_balance = MoneyAmountField()
+from .serializers import WalletOutputSerializer
 
 
 class TransactionOutputSerializer(serializers.Serializer):
