@@ -1,43 +1,30 @@
 """Writes of the dispute workflow: open, add evidence, resolve.
 
-Disputes change the proposal's status through the proposals app's building blocks
-(`proposal_lock`, `transition_check`, `transition_apply`), so the state machine, the
-conversation's counters and the system messages live in one place. Lock order: the
-proposal row first, then the dispute row, then whatever the escrow services lock.
+Opening and resolving change the proposal's status, so each runs one proposals service
+(`proposal_dispute`, `proposal_resolve`), which takes the locks, checks the actor and
+the status, moves the escrow and writes the proposal; the state machine, the
+conversation's counters and the system messages live there alone. The dispute's own
+checks and row ride along as that service's callback, so the dispute is read and written
+under the same locks and in the same transaction, in the global lock order: the group,
+the proposal, the dispute, the escrow accounts, the conversation. Who is told what is
+in `disputes.notifications`.
 """
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from djmoney.money import Money
 
-from escrow.money import CENT
 from marketplace.core.errors import Forbidden, InvalidInput, NotFound
-from proposals import notifications
+from marketplace.core.selectors import group_is_member
 from proposals.models import Proposal
-from proposals.selectors import is_group_member
-from proposals.transitions import (
-    RESOLVE_DISPUTES,
-    Role,
-    has_role,
-    proposal_lock,
-    refund_escrow,
-    release_escrow,
-    require_role,
-    settle_escrow,
-    transition_apply,
-    transition_check,
-)
+from proposals.services import proposal_dispute, proposal_resolve
+from proposals.transitions import RESOLVE_DISPUTES, Role, has_role, require_role
 
-from . import events
+from . import events, notifications
 from .errors import DisputeClosed, DisputeOpen, InvalidOutcome, InvalidRefundAmount
 from .models import Dispute, DisputeMessage
 
 Outcome = Dispute.Outcome
-_RESOLVE_ACTION = {
-    Outcome.REFUND: "resolve_refund",
-    Outcome.RELEASE: "resolve_release",
-    Outcome.SPLIT: "resolve_split",
-}
 
 
 def _require_text(value: str, what: str) -> str:
@@ -59,31 +46,33 @@ def is_dispute_party(*, proposal: Proposal, actor) -> bool:
     """The buyer, and the group's side: its leader and its current members."""
     if has_role(proposal=proposal, role=Role.PARTY, actor=actor):
         return True
-    return is_group_member(
-        group_id=proposal.conversation.group_id, user_id=getattr(actor, "pk", None)
-    )
+    return group_is_member(group_id=proposal.conversation.group_id, user=actor)
 
 
 @transaction.atomic
 def dispute_open(*, proposal: Proposal, actor, reason: str) -> Dispute:
     """The buyer or the group's leader disputes an accepted, in-progress or delivered
-    proposal: it becomes `disputed` and its escrow is frozen until staff resolve it."""
-    proposal = proposal_lock(proposal)
-    transition_check(proposal=proposal, action="dispute", actor=actor)
-    reason = _require_text(reason, "A reason")
-    # A proposal with an open dispute is `disputed`, which the check above refuses; the
-    # partial unique index is the database's own guarantee.
-    try:
-        with transaction.atomic():
-            dispute = Dispute.objects.create(
-                proposal=proposal,
-                opened_by=actor,
-                reason=reason,
-                proposal_status_before=proposal.status,
-            )
-    except IntegrityError:
-        raise DisputeOpen("This proposal already has an open dispute.") from None
-    transition_apply(proposal=proposal, action="dispute", actor=actor)
+    proposal: it becomes `disputed` and its escrow is frozen until staff resolve it.
+    The actor (403) and the status (409) are checked first, then the reason (400)."""
+    dispute = None
+
+    def record(proposal: Proposal) -> None:
+        nonlocal dispute
+        text = _require_text(reason, "A reason")
+        # A proposal with an open dispute is `disputed`, which the status check refuses;
+        # the partial unique index is the database's own guarantee.
+        try:
+            with transaction.atomic():
+                dispute = Dispute.objects.create(
+                    proposal=proposal,
+                    opened_by=actor,
+                    reason=text,
+                    proposal_status_before=proposal.status,
+                )
+        except IntegrityError:
+            raise DisputeOpen("This proposal already has an open dispute.") from None
+
+    proposal = proposal_dispute(proposal=proposal, actor=actor, require=record)
     notifications.dispute_opened(dispute=dispute, proposal=proposal, actor=actor)
     events.on_commit_dispute_changed(dispute)
     return dispute
@@ -117,23 +106,16 @@ def dispute_require_resolver(*, proposal: Proposal, actor) -> None:
     )
 
 
-def _refund_for(outcome: str, refund_amount: Money | None, price: Money) -> Money | None:
-    """The amount the buyer gets back: all of it, none of it, or a split's part."""
+def _refund_for(outcome: str, refund_amount: Money | None, proposal: Proposal) -> Money | None:
+    """The amount the buyer gets back: all of it, none of it, or a split's part, which
+    must be one the proposal's escrow can split (`Proposal.split_refund_problem`)."""
     if outcome != Outcome.SPLIT:
         if refund_amount is not None:
             raise InvalidRefundAmount("Only a split takes a refund amount.")
-        return price if outcome == Outcome.REFUND else None
-    if not isinstance(refund_amount, Money):
-        raise InvalidRefundAmount("A split needs a refund amount.")
-    if str(refund_amount.currency) != str(price.currency):
-        raise InvalidRefundAmount(f"The refund must be in {price.currency}.")
-    amount = refund_amount.amount
-    # The bounds first: an absurd amount (1e30) must not reach the rounding.
-    if not 0 < amount < price.amount or amount != amount.quantize(CENT):
-        raise InvalidRefundAmount(
-            f"A split refunds more than 0 and less than the price, {price.amount} "
-            f"{price.currency}, to the cent."
-        )
+        return proposal.price if outcome == Outcome.REFUND else None
+    problem = proposal.split_refund_problem(refund_amount)
+    if problem is not None:
+        raise InvalidRefundAmount(problem)
     return refund_amount
 
 
@@ -150,43 +132,35 @@ def dispute_resolve(
     (proposal `refunded`), `release` pays the group as a confirmation would (`completed`),
     `split` refunds `refund_amount` and releases the rest under the proposal's rates
     (`settled`). Who may resolve is checked first (403), before any input: support staff
-    who take no part in the proposal."""
-    proposal = proposal_lock(dispute.proposal_id)
-    dispute = _lock_dispute(dispute)
-    dispute_require_resolver(proposal=proposal, actor=actor)
-    if dispute.status != Dispute.Status.OPEN:
-        raise DisputeClosed("This dispute is already resolved.")
-    if outcome not in _RESOLVE_ACTION:
+    who take no part in the proposal; then the outcome (400); then, under the locks, the
+    dispute still open (409 `dispute_closed`) and the refund (400)."""
+    dispute_require_resolver(proposal=dispute.proposal, actor=actor)
+    if outcome not in Outcome.values:
         raise InvalidOutcome(f"Outcome must be one of {', '.join(Outcome.values)}.")
-    action = _RESOLVE_ACTION[outcome]
-    transition_check(proposal=proposal, action=action, actor=actor)
-    refund = _refund_for(outcome, refund_amount, proposal.price)
-    note = (note or "").strip()
+    refund = None
 
-    if outcome == Outcome.REFUND:
-        refund_escrow(proposal=proposal, actor=actor)
-    elif outcome == Outcome.RELEASE:
-        release_escrow(proposal=proposal, actor=actor)
-    else:
-        settle_escrow(proposal=proposal, refund_amount=refund, actor=actor)
+    def open_with_a_valid_refund(proposal: Proposal) -> None:
+        # Under the proposal's lock, after `proposal_resolve` checked the actor again.
+        nonlocal dispute, refund
+        dispute = _lock_dispute(dispute)
+        if dispute.status != Dispute.Status.OPEN:
+            raise DisputeClosed("This dispute is already resolved.")
+        refund = _refund_for(outcome, refund_amount, proposal)
 
+    proposal = proposal_resolve(
+        proposal=dispute.proposal_id,
+        actor=actor,
+        outcome=outcome,
+        refund_amount=refund_amount,
+        guard=open_with_a_valid_refund,
+    )
     dispute.status = Dispute.Status.RESOLVED
     dispute.outcome = outcome
     dispute.refund_amount = refund
-    dispute.resolution_note = note
+    dispute.resolution_note = (note or "").strip()
     dispute.resolved_by = actor
     dispute.resolved_at = timezone.now()
     dispute.save()
-    split_note = ""
-    if outcome == Outcome.SPLIT:
-        split_note = f"{refund.amount} {refund.currency} refunded to the buyer, the rest released."
-    transition_apply(
-        proposal=proposal,
-        action=action,
-        actor=actor,
-        note=split_note,
-        escrow_amount=Money(0, proposal.price.currency),
-    )
     notifications.dispute_resolved(dispute=dispute, proposal=proposal)
     events.on_commit_dispute_changed(dispute)
     return dispute

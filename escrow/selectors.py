@@ -54,8 +54,9 @@ def paid_out_of_hold(*, hold_id: int, user_id: int, kind: str) -> Money | None:
         )
         .values("amount_currency")
         .annotate(total=Sum("amount"))
+        .order_by("amount_currency")
     )
-    row = totals.first()
+    row = next(iter(totals), None)  # a hold holds one currency
     return None if row is None else Money(row["total"], row["amount_currency"])
 
 
@@ -83,3 +84,39 @@ def wallet_transaction_list(*, wallet: Wallet) -> QuerySet[EscrowTransaction]:
         )
         .order_by("-created_at", "-id")
     )
+
+
+class Receipt:
+    """What one user's wallet received from a set of ledger entries, in posting order."""
+
+    def __init__(self, user, entries: list[EscrowTransaction]):
+        self.user = user
+        self.entries = entries
+
+    @property
+    def total(self) -> Money:
+        return sum((entry.amount for entry in self.entries), _zero(self.entries[0].amount_currency))
+
+    @property
+    def refund(self) -> bool:
+        """Every entry gives the buyer's own money back (nothing was earned)."""
+        return all(entry.kind == EscrowTransaction.Kind.REFUND for entry in self.entries)
+
+
+def user_receipts(*, entries) -> list[Receipt]:
+    """Who received money in `entries` (what a release, refund or split posted): one
+    `Receipt` per user wallet, users loaded, in the order of each wallet's first entry.
+    The platform's account and the holds are left out."""
+    received: dict[int, list[EscrowTransaction]] = {}
+    for entry in entries:
+        if entry.to_wallet_id is not None:
+            received.setdefault(entry.to_wallet_id, []).append(entry)
+    wallets = Wallet.objects.select_related("user").filter(
+        pk__in=list(received), kind=Wallet.Kind.USER
+    )
+    users = {wallet.pk: wallet.user for wallet in wallets}
+    return [
+        Receipt(users[wallet_id], its_entries)
+        for wallet_id, its_entries in received.items()
+        if wallet_id in users
+    ]

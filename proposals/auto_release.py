@@ -6,7 +6,7 @@ Several hosts may run it at once. Each proposal is claimed with
 `SELECT ... FOR UPDATE SKIP LOCKED` inside its own transaction: a worker that finds the
 row locked moves on, and one that comes after the release finds it no longer delivered.
 `proposal_auto_release` then locks, re-checks and releases under the idempotency key
-`proposal:{id}:release`, so even a stray second call cannot pay twice. Reminders are
+`proposal:{id}`, so even a stray second call cannot pay twice. Reminders are
 claimed the same way and recorded on the proposal in the same transaction as the
 notification, so each goes out once.
 
@@ -18,7 +18,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,8 +27,10 @@ from marketplace.core.models import Notification
 from marketplace.core.notifications import notify
 
 from .models import Proposal
+from .notifications import proposal_data, proposal_link
 from .selectors import proposals_due_for_auto_release
-from .services import proposal_auto_release
+from .services import AUTO_RELEASE_MAX_EXTENSION_DAYS, proposal_auto_release
+from .transitions import proposal_hold_group
 
 logger = logging.getLogger("proposals.auto_release")
 
@@ -48,7 +49,10 @@ class PassResult:
 
 
 def _claim(pk: int) -> Proposal | None:
-    """Lock the proposal if it is still delivered and no other worker holds it."""
+    """Lock the proposal if it is still delivered and no other worker holds it, in the
+    global lock order: its group first, then its row."""
+    if not proposal_hold_group(pk):
+        return None
     return (
         Proposal.objects.select_for_update(skip_locked=True)
         .filter(pk=pk, status=Proposal.Status.DELIVERED, is_legacy=False)
@@ -84,21 +88,15 @@ def _reminder(proposal: Proposal, days: int, due: datetime) -> None:
     body = (
         f"Unless you confirm the work, request changes or open a dispute, the escrow of "
         f"{price} is released to the group on {due:%Y-%m-%d %H:%M} UTC. You can extend "
-        f"this once by up to 7 days."
+        f"this once by up to {AUTO_RELEASE_MAX_EXTENSION_DAYS} days."
     )
     notify(
         user=buyer,
         kind=Notification.Kind.AUTO_RELEASE_REMINDER,
         title=title,
         body=body,
-        link=f"/conversations/{proposal.conversation_id}/",
-        data={
-            "proposal_id": proposal.pk,
-            "conversation_id": proposal.conversation_id,
-            "status": proposal.status,
-            "auto_release_at": due,
-            "reminder_days_before": days,
-        },
+        link=proposal_link(proposal),
+        data=proposal_data(proposal, auto_release_at=due, reminder_days_before=days),
     )
 
 
@@ -106,10 +104,10 @@ def send_reminders(*, now: datetime, result: PassResult) -> None:
     """Remind the buyer of every delivered proposal whose release time is at most 3 (then
     1) days away. A reminder already sent for the same release time is not sent again;
     when both are due at once (the job was down) only the nearer one goes out."""
-    horizon = timedelta(days=max(REMINDERS) - settings.ESCROW_AUTO_RELEASE_DAYS)
-    candidates = Proposal.objects.filter(
-        status=Proposal.Status.DELIVERED, is_legacy=False, delivered_at__lte=now + horizon
-    ).values_list("pk", flat=True)
+    horizon = now + timedelta(days=max(REMINDERS))
+    candidates = Proposal.objects.filter(Proposal.auto_release_by(horizon)).values_list(
+        "pk", flat=True
+    )
     for pk in list(candidates):
         with transaction.atomic():
             proposal = _claim(pk)

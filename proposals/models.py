@@ -1,34 +1,47 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from djmoney.models.fields import MoneyField
+from djmoney.money import Money
 
 from escrow.models import AMOUNT
-from escrow.money import Rates
+from escrow.money import CENT, Rates
+
+
+class ProposalStatus(models.TextChoices):
+    PENDING = "pending"  # sent, waiting for the buyer
+    ACCEPTED = "accepted"  # the buyer accepted: the price is locked in escrow
+    IN_PROGRESS = "in_progress"  # the group is working on it
+    DELIVERED = "delivered"  # the group says it is done; the buyer confirms or disputes
+    COMPLETED = "completed"  # escrow released to the platform, leader and members
+    REJECTED = "rejected"  # the buyer said no before accepting
+    WITHDRAWN = "withdrawn"  # the leader took it back before acceptance
+    CANCELLED = "cancelled"  # the leader cancelled after acceptance: full refund
+    DISPUTED = "disputed"  # a party opened a dispute: escrow frozen until staff resolve
+    REFUNDED = "refunded"  # dispute resolved with a full refund
+    SETTLED = "settled"  # dispute resolved with a split
+
+
+# Statuses in which the buyer's money is held in escrow for the proposal.
+ESCROW_HELD_STATUSES = (
+    ProposalStatus.ACCEPTED,
+    ProposalStatus.IN_PROGRESS,
+    ProposalStatus.DELIVERED,
+    ProposalStatus.DISPUTED,
+)
+# A conversation has at most one proposal in these statuses at a time (the constraint
+# `one_open_proposal_per_conversation` below).
+OPEN_STATUSES = (ProposalStatus.PENDING, *ESCROW_HELD_STATUSES)
 
 
 class Proposal(models.Model):
     """A priced offer from a group's leader to a buyer, and the deal it becomes."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending"  # sent, waiting for the buyer
-        ACCEPTED = "accepted"  # the buyer accepted: the price is locked in escrow
-        IN_PROGRESS = "in_progress"  # the group is working on it
-        DELIVERED = "delivered"  # the group says it is done; the buyer confirms or disputes
-        COMPLETED = "completed"  # escrow released to the platform, leader and members
-        REJECTED = "rejected"  # the buyer said no before accepting
-        WITHDRAWN = "withdrawn"  # the leader took it back before acceptance
-        CANCELLED = "cancelled"  # the leader cancelled after acceptance: full refund
-        DISPUTED = "disputed"  # a party opened a dispute: escrow frozen until staff resolve
-        REFUNDED = "refunded"  # dispute resolved with a full refund
-        SETTLED = "settled"  # dispute resolved with a split
-
-    # Statuses in which the buyer's money is held in escrow for this proposal.
-    ESCROW_HELD = (Status.ACCEPTED, Status.IN_PROGRESS, Status.DELIVERED, Status.DISPUTED)
-    # A conversation has at most one proposal in these statuses at a time.
-    OPEN = (Status.PENDING, *ESCROW_HELD)
+    Status = ProposalStatus
+    ESCROW_HELD = ESCROW_HELD_STATUSES
+    OPEN = OPEN_STATUSES
 
     conversation = models.ForeignKey(
         "marketplace.Conversation", on_delete=models.CASCADE, related_name="proposals"
@@ -92,10 +105,7 @@ class Proposal(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["conversation"],
-                condition=Q(
-                    is_legacy=False,
-                    status__in=["pending", "accepted", "in_progress", "delivered", "disputed"],
-                ),
+                condition=Q(is_legacy=False, status__in=list(OPEN_STATUSES)),
                 name="one_open_proposal_per_conversation",
             ),
             models.CheckConstraint(
@@ -128,6 +138,37 @@ class Proposal(models.Model):
         due = self.delivered_at + timedelta(days=settings.ESCROW_AUTO_RELEASE_DAYS)
         extended = self.auto_release_extended_until
         return max(due, extended) if extended else due
+
+    @staticmethod
+    def auto_release_by(when: datetime) -> Q:
+        """A filter for the proposals whose `auto_release_at` is at or before `when`:
+        delivered `ESCROW_AUTO_RELEASE_DAYS` before it, and not extended past it."""
+        delivered_by = when - timedelta(days=settings.ESCROW_AUTO_RELEASE_DAYS)
+        not_extended_past = Q(auto_release_extended_until__isnull=True) | Q(
+            auto_release_extended_until__lte=when
+        )
+        return (
+            Q(status=ProposalStatus.DELIVERED, is_legacy=False, delivered_at__lte=delivered_by)
+            & not_extended_past
+        )
+
+    def split_refund_problem(self, refund) -> str | None:
+        """Why `refund` cannot be what a split of this proposal's escrow gives back to the
+        buyer, or None: money in the proposal's currency, more than 0 and less than the
+        price, to the cent. (The escrow services guard the hold itself the same way.)"""
+        price = self.price
+        if not isinstance(refund, Money):
+            return "A split needs a refund amount."
+        if str(refund.currency) != str(price.currency):
+            return f"The refund must be in {price.currency}."
+        amount = refund.amount
+        # The bounds first: an absurd amount (1e30) must not reach the rounding.
+        if not 0 < amount < price.amount or amount != amount.quantize(CENT):
+            return (
+                f"A split refunds more than 0 and less than the price, {price.amount} "
+                f"{price.currency}, to the cent."
+            )
+        return None
 
 
 class TaskStatus(models.TextChoices):

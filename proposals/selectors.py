@@ -1,8 +1,7 @@
 """Reads of the proposal workflow that services, pages and the API share."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -13,24 +12,9 @@ from escrow.money import distribute
 from escrow.selectors import paid_out_of_hold
 from marketplace.core.errors import NotFound
 from marketplace.core.models import GroupMembership
+from marketplace.core.selectors import group_is_member, group_member_ids
 
 from .models import Proposal, Task
-
-
-def group_member_ids(*, group_id: int) -> list[int]:
-    """User ids of the group's current members, in order of joining."""
-    return list(
-        GroupMembership.objects.filter(group_id=group_id)
-        .order_by("joined_at", "id")
-        .values_list("user_id", flat=True)
-    )
-
-
-def is_group_member(*, group_id: int, user_id: int | None) -> bool:
-    return (
-        user_id is not None
-        and GroupMembership.objects.filter(group_id=group_id, user_id=user_id).exists()
-    )
 
 
 def takes_part(*, proposal: Proposal, user) -> bool:
@@ -43,7 +27,7 @@ def takes_part(*, proposal: Proposal, user) -> bool:
     if user_id in (conversation.product_owner_id, conversation.group.leader_id):
         return True
     return (
-        is_group_member(group_id=conversation.group_id, user_id=user_id)
+        group_is_member(group_id=conversation.group_id, user=user)
         or proposal.participants.filter(pk=user_id).exists()
     )
 
@@ -85,12 +69,11 @@ def payout_preview(proposal: Proposal, *, refund: bool) -> list[tuple[str, str, 
 
 
 def proposals_due_for_auto_release(*, now: datetime | None = None) -> QuerySet[Proposal]:
-    """Delivered proposals whose buyer has neither confirmed nor disputed within
-    `ESCROW_AUTO_RELEASE_DAYS`, oldest delivery first (index `proposal_status_delivered`)."""
-    cutoff = (now or timezone.now()) - timedelta(days=settings.ESCROW_AUTO_RELEASE_DAYS)
-    return Proposal.objects.filter(
-        status=Proposal.Status.DELIVERED, is_legacy=False, delivered_at__lte=cutoff
-    ).order_by("delivered_at", "pk")
+    """Delivered proposals whose automatic release time (`Proposal.auto_release_at`, the
+    buyer's extension included) has come, oldest delivery first (index
+    `proposal_status_delivered`)."""
+    due = Proposal.auto_release_by(now or timezone.now())
+    return Proposal.objects.filter(due).order_by("delivered_at", "pk")
 
 
 # --- what a user may read (the API's and the pages' visibility rules) ---------------

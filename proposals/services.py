@@ -1,9 +1,10 @@
 """The use cases of the proposal workflow, one function each: the buyer's and the
-leader's moves, the automatic release, and staff settling escrow by hand. Each runs
-through the state machine of `proposals.transitions` (lock, check, write).
+leader's moves, the automatic release, staff settling escrow by hand, and the dispute's
+two transitions (`proposal_dispute`, `proposal_resolve`), which the disputes app calls
+with its own checks. Every change of status runs through `transitions.transition_run`
+(lock, check, move the escrow, write).
 """
 
-import logging
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -14,31 +15,21 @@ from djmoney.money import Money
 from escrow.errors import CurrencyMismatch
 from escrow.money import Rates, fee_breakdown, parse_amount
 from escrow.selectors import group_wallet_get, wallet_get
-from escrow.services import escrow_lock
 from marketplace.core.errors import Conflict, Forbidden, InvalidInput
 from marketplace.core.models import Conversation
 
 from . import notifications
 from .errors import AutoReleaseNotDue, InvalidTransition, ProposalOpen
 from .models import Proposal
-from .selectors import group_member_ids
 from .transitions import (
-    TRANSITIONS,
+    Check,
     Role,
     announce_in_chat,
     proposal_lock,
-    refund_escrow,
-    release_escrow,
     require_role,
-    transition_apply,
-    transition_check,
     transition_run,
     update_conversation_counters,
 )
-
-S = Proposal.Status
-logger = logging.getLogger("proposals.operations")
-
 
 # --- the use cases ------------------------------------------------------------------
 
@@ -129,24 +120,7 @@ def proposal_accept(*, proposal: Proposal, actor) -> Proposal:
     """The buyer accepts: the price moves from their available balance into escrow
     (409 `insufficient_funds` otherwise, and nothing changes), and the group's members
     at this moment become the proposal's participants."""
-    proposal = proposal_lock(proposal)
-    transition_check(proposal=proposal, action="accept", actor=actor)
-    conversation = proposal.conversation
-    hold = escrow_lock(
-        buyer=actor,
-        group=conversation.group,
-        amount=proposal.price,
-        idempotency_key=f"proposal:{proposal.pk}",
-        actor=actor,
-    )
-    proposal.participants.set(group_member_ids(group_id=conversation.group_id))
-    return transition_apply(
-        proposal=proposal,
-        action="accept",
-        actor=actor,
-        escrow_hold=hold,
-        escrow_amount=proposal.price,
-    )
+    return transition_run(proposal, "accept", actor)
 
 
 @transaction.atomic
@@ -178,49 +152,31 @@ def proposal_request_changes(*, proposal: Proposal, actor, note: str = "") -> Pr
 def proposal_confirm(*, proposal: Proposal, actor) -> Proposal:
     """The buyer confirms delivery: the escrow is released (10 % platform, 3 % leader,
     87 % among the participants still in the group). A disputed proposal is frozen."""
-    proposal = proposal_lock(proposal)
-    transition_check(proposal=proposal, action="confirm", actor=actor)
-    release_escrow(proposal=proposal, actor=actor)
-    return transition_apply(
-        proposal=proposal,
-        action="confirm",
-        actor=actor,
-        escrow_amount=Money(0, proposal.price.currency),
-    )
+    return transition_run(proposal, "confirm", actor)
 
 
 @transaction.atomic
 def proposal_cancel(*, proposal: Proposal, actor) -> Proposal:
     """The leader calls the deal off after acceptance: the buyer gets everything back."""
-    proposal = proposal_lock(proposal)
-    transition_check(proposal=proposal, action="cancel", actor=actor)
-    refund_escrow(proposal=proposal, actor=actor)
-    return transition_apply(
-        proposal=proposal,
-        action="cancel",
-        actor=actor,
-        escrow_amount=Money(0, proposal.price.currency),
-    )
+    return transition_run(proposal, "cancel", actor)
 
 
 @transaction.atomic
 def proposal_auto_release(*, proposal: Proposal, now: datetime | None = None) -> Proposal:
-    """Confirm on the silent buyer's behalf once `ESCROW_AUTO_RELEASE_DAYS` have passed
-    since delivery; the scheduled job calls it for each proposal of
-    `selectors.proposals_due_for_auto_release`. Not due yet: 409 `auto_release_not_due`;
-    disputed: frozen (409 `invalid_transition`), like a confirmation."""
-    proposal = proposal_lock(proposal)
-    transition_check(proposal=proposal, action="auto_release", actor=None)
+    """Confirm on the silent buyer's behalf once the release time
+    (`Proposal.auto_release_at`) has passed; the scheduled job calls it for each
+    proposal of `selectors.proposals_due_for_auto_release`. Not due yet: 409
+    `auto_release_not_due`; disputed: frozen (409 `invalid_transition`), like a
+    confirmation."""
+
+    def require_due(proposal: Proposal) -> None:
+        due = proposal.auto_release_at
+        if (now or timezone.now()) < due:
+            raise AutoReleaseNotDue(f"The buyer has until {due} to confirm.")
+
     days = settings.ESCROW_AUTO_RELEASE_DAYS
-    if (now or timezone.now()) < proposal.auto_release_at:
-        raise AutoReleaseNotDue(f"The buyer has until {proposal.auto_release_at} to confirm.")
-    release_escrow(proposal=proposal, actor=None)
-    return transition_apply(
-        proposal=proposal,
-        action="auto_release",
-        actor=None,
-        note=f"{days} days after delivery",
-        escrow_amount=Money(0, proposal.price.currency),
+    return transition_run(
+        proposal, "auto_release", None, require=require_due, note=f"{days} days after delivery"
     )
 
 
@@ -257,50 +213,68 @@ def proposal_extend_auto_release(*, proposal: Proposal, actor, days: int) -> Pro
     return proposal
 
 
-def _staff_settle(*, proposal, action: str, actor, reason: str, move):
+def _staff_settle(*, proposal, action: str, actor, reason: str) -> Proposal:
     """Release or refund an undisputed proposal's escrow by hand: the finance role's
     power (`TRANSITIONS[action].role`), never over a proposal the staff user takes part
     in, and a reason, which the system message and the log keep."""
-    proposal = proposal_lock(proposal)
-    doing = f"{action.replace('_', ' ')} this proposal"
-    require_role(proposal=proposal, role=TRANSITIONS[action].role, actor=actor, doing=doing)
-    if proposal.status == S.DISPUTED:
-        raise InvalidTransition("This proposal is disputed: resolve it at the dispute desk.")
-    transition_check(proposal=proposal, action=action, actor=actor)
     reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("A reason is required.", code="reason_required")
-    move(proposal=proposal, actor=actor)
-    return transition_apply(
-        proposal=proposal,
-        action=action,
-        actor=actor,
-        note=reason,
-        escrow_amount=Money(0, proposal.price.currency),
-    )
+
+    def require_reason(proposal: Proposal) -> None:
+        if not reason:
+            raise InvalidInput("A reason is required.", code="reason_required")
+
+    return transition_run(proposal, action, actor, require=require_reason, note=reason)
 
 
 @transaction.atomic
 def proposal_release_by_staff(*, proposal: Proposal, actor, reason: str) -> Proposal:
     """Staff pay an accepted, in-progress or delivered proposal's escrow out, as a
     confirmation would (`completed`)."""
-    return _staff_settle(
-        proposal=proposal,
-        action="staff_release",
-        actor=actor,
-        reason=reason,
-        move=release_escrow,
-    )
+    return _staff_settle(proposal=proposal, action="staff_release", actor=actor, reason=reason)
 
 
 @transaction.atomic
 def proposal_refund_by_staff(*, proposal: Proposal, actor, reason: str) -> Proposal:
     """Staff give an accepted, in-progress or delivered proposal's escrow back to the
     buyer (`refunded`)."""
-    return _staff_settle(
-        proposal=proposal,
-        action="staff_refund",
-        actor=actor,
-        reason=reason,
-        move=refund_escrow,
+    return _staff_settle(proposal=proposal, action="staff_refund", actor=actor, reason=reason)
+
+
+# --- disputes (the disputes app calls these with its own checks) --------------------
+
+
+@transaction.atomic
+def proposal_dispute(*, proposal: Proposal | int, actor, require: Check | None = None) -> Proposal:
+    """The buyer or the group's leader disputes an accepted, in-progress or delivered
+    proposal: it becomes `disputed` and its escrow is frozen until staff resolve it
+    (`proposal_resolve`). `require(proposal)` runs under the proposal's lock once the
+    actor and the status passed: the disputes app checks its input there and writes
+    its dispute row, next in the lock order."""
+    return transition_run(proposal, "dispute", actor, require=require)
+
+
+# A dispute's outcomes, and the transition each one runs.
+RESOLUTIONS = {
+    "refund": "resolve_refund",  # the whole escrow back to the buyer: `refunded`
+    "release": "resolve_release",  # paid out as a confirmation would: `completed`
+    "split": "resolve_split",  # `refund_amount` back, the rest released: `settled`
+}
+
+
+@transaction.atomic
+def proposal_resolve(
+    *,
+    proposal: Proposal | int,
+    actor,
+    outcome: str,
+    refund_amount: Money | None = None,
+    guard: Check | None = None,
+) -> Proposal:
+    """The support role (never a party to the case) resolves the dispute on a
+    `disputed` proposal with one of the `RESOLUTIONS`; a split refunds `refund_amount`
+    and releases the rest under the proposal's rates. `guard(proposal)` runs under the
+    proposal's lock after the actor's check and before the status check: the disputes
+    app locks its dispute there, refuses one already resolved and checks its input."""
+    return transition_run(
+        proposal, RESOLUTIONS[outcome], actor, guard=guard, refund_amount=refund_amount
     )

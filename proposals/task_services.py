@@ -2,7 +2,8 @@
 
 Like the proposal services, each locks the proposal row first (then the task) and checks
 on fresh rows before writing. Tasks can be written while the proposal is accepted or in
-progress; the buyer reads them but never writes.
+progress; the buyer reads them but never writes. Starting a task of an accepted proposal
+starts the proposal, through the state machine's runner (`auto_start`).
 """
 
 from datetime import date
@@ -16,7 +17,7 @@ from marketplace.core.models import GroupMembership
 from . import events, notifications
 from .errors import InvalidTransition, NotAMember
 from .models import Proposal, Task
-from .transitions import Role, has_role, proposal_lock, transition_apply, transition_check
+from .transitions import Role, has_role, proposal_lock, transition_run
 
 # Statuses of the proposal in which its tasks can be created and changed.
 TASKS_WRITABLE = (Proposal.Status.ACCEPTED, Proposal.Status.IN_PROGRESS)
@@ -121,8 +122,8 @@ def task_update(*, task: Task, actor, status: str | None = None, assigned_to=UNS
     if task.assigned_to_id != previous_assignee_id:
         notifications.task_assigned(task=task, proposal=proposal, actor=actor)
     if task.status == Task.Status.IN_PROGRESS and proposal.status == Proposal.Status.ACCEPTED:
-        transition_check(proposal=proposal, action="auto_start", actor=actor)
-        transition_apply(proposal=proposal, action="auto_start", actor=actor)
+        # Already locked above: the runner's lock finds the rows held by this transaction.
+        transition_run(proposal, "auto_start", actor)
     events.on_commit_task_changed(task)
     return task
 

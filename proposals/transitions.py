@@ -1,45 +1,60 @@
-"""The proposal state machine and its building blocks, shared by the use cases of
-`proposals.services`, `proposals.task_services` and the disputes app.
+"""The proposal state machine: the table of transitions and the one runner that performs
+them. Every change of a proposal's status goes through `transition_run`, called by the
+use cases of `proposals.services` and `proposals.task_services` (the disputes app calls
+those services, never this module's steps).
 
-Every transition runs in one transaction and goes through the same three steps:
+`transition_run` performs one transition in the caller's transaction, in this order:
 
 1. `proposal_lock` — share-lock the group (who leads it and who is in it decide who is
    paid) and lock the proposal row (`SELECT ... FOR UPDATE`) before any other row. The
-   global lock order is: the group, the proposal, then its dispute (disputes app), then
-   the escrow accounts in `escrow.locking`'s order, and last the conversation row, which
-   `transition_apply` updates (counters) at the end.
-2. `transition_check` — on the fresh locked row, check who may do it and whether the
-   status allows it, both read from the one table `TRANSITIONS`.
-3. Only then write: money through the escrow services (`release_escrow`, ...), then
-   `transition_apply` — status, timestamps, the conversation's counters, a system message
-   in the chat, and `events.proposal_changed` once the transaction commits.
+   global lock order is: the group, the proposal, then its dispute (the disputes app's
+   callbacks), then the escrow accounts in `escrow.locking`'s order, and last the
+   conversation row, whose counters `transition_apply` updates at the end.
+2. `transition_check` — on the fresh locked row: who may do it (403), the caller's own
+   `guard` if any, then whether the status allows it (409), all but the guard read from
+   the one table `TRANSITIONS`.
+3. The caller's `require`, if any: its other preconditions (a reason, the release time,
+   ...), and the rows of its own that must be written under these locks.
+4. The escrow movement the transition names (`Escrow`), through the escrow services,
+   under the idempotency key `proposal:<id>`.
+5. `transition_apply` — status, timestamps, the escrow fields, the conversation's
+   counters, a system message in the chat, the notifications, and
+   `events.proposal_changed` once the transaction commits.
 
 A refusal raises a `DomainError` before anything is written, so it changes nothing.
 """
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-from django.db import models
-from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from djmoney.money import Money
 
 from escrow.locking import require_transaction
-from escrow.services import escrow_refund, escrow_release, escrow_settle
+from escrow.services import escrow_lock, escrow_refund, escrow_release, escrow_settle
 from marketplace.core.errors import Forbidden, NotFound
-from marketplace.core.models import Conversation
+from marketplace.core.formats import money_text
 from marketplace.core.roles import has_staff_power, require_staff_power
-from marketplace.core.services import group_hold_membership, message_create
+from marketplace.core.selectors import group_member_ids
+from marketplace.core.services import (
+    conversation_track_proposal,
+    group_hold_membership,
+    message_create,
+)
 
 from . import events, notifications
 from .errors import InvalidTransition
 from .models import Proposal
 from .selectors import proposal_payees, takes_part
 
-S = Proposal.Status
+Status = Proposal.Status
 logger = logging.getLogger("proposals.operations")
+
+# A caller's own step that `transition_run` calls with the locked proposal: it refuses by
+# raising a `DomainError` (a `require` may also write the caller's rows).
+Check = Callable[[Proposal], None]
 
 
 class Role(StrEnum):
@@ -64,6 +79,16 @@ RELEASE_ESCROW = StaffPower("proposals.release_escrow", "finance staff")
 REFUND_ESCROW = StaffPower("proposals.refund_escrow", "finance staff")
 
 
+class Escrow(StrEnum):
+    """What a transition does with the proposal's escrow (`escrow_amount` follows)."""
+
+    KEEP = "keep"  # nothing moves
+    LOCK = "lock"  # the price moves from the buyer's available balance into a new hold
+    RELEASE = "release"  # the hold is paid out: platform fee, leader, members
+    REFUND = "refund"  # the hold goes back to the buyer
+    SETTLE = "settle"  # `refund_amount` back to the buyer, the rest paid out
+
+
 @dataclass(frozen=True)
 class Transition:
     sources: frozenset[str]
@@ -71,127 +96,155 @@ class Transition:
     role: Role | StaffPower
     # Timestamp fields set to now ("started_at" only if still empty: it is the first start).
     stamps: tuple[str, ...]
-    # The system message posted in the conversation; formatted with the proposal's fields.
+    # The system message posted in the conversation; formatted with the proposal's title
+    # and price, the transition's note and the refund of a split.
     message: str
+    escrow: Escrow = Escrow.KEEP
+    # Refusals worth their own words, by the status they refuse (else the generic one).
+    refusals: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "sources", frozenset(self.sources))
+        object.__setattr__(self, "stamps", tuple(self.stamps))
 
 
-def _t(sources, target, role, stamps, message) -> Transition:
-    return Transition(frozenset(sources), target, role, tuple(stamps), message)
-
+# "Disputed: staff cannot settle": a disputed proposal is resolved at the dispute desk.
+_AT_THE_DISPUTE_DESK = {
+    Status.DISPUTED: "This proposal is disputed: resolve it at the dispute desk.",
+}
 
 # The state machine, in one place. Anything not listed here is an `invalid_transition`.
 TRANSITIONS: dict[str, Transition] = {
-    "accept": _t(
-        [S.PENDING],
-        S.ACCEPTED,
-        Role.BUYER,
-        ["accepted_at"],
-        "Proposal “{title}” was accepted: {price} is held in escrow.",
+    "accept": Transition(
+        sources=[Status.PENDING],
+        target=Status.ACCEPTED,
+        role=Role.BUYER,
+        stamps=["accepted_at"],
+        message="Proposal “{title}” was accepted: {price} is held in escrow.",
+        escrow=Escrow.LOCK,
     ),
-    "reject": _t(
-        [S.PENDING], S.REJECTED, Role.BUYER, ["rejected_at"], "Proposal “{title}” was rejected."
+    "reject": Transition(
+        sources=[Status.PENDING],
+        target=Status.REJECTED,
+        role=Role.BUYER,
+        stamps=["rejected_at"],
+        message="Proposal “{title}” was rejected.",
     ),
-    "withdraw": _t(
-        [S.PENDING],
-        S.WITHDRAWN,
-        Role.LEADER,
-        ["withdrawn_at"],
-        "Proposal “{title}” was withdrawn.",
+    "withdraw": Transition(
+        sources=[Status.PENDING],
+        target=Status.WITHDRAWN,
+        role=Role.LEADER,
+        stamps=["withdrawn_at"],
+        message="Proposal “{title}” was withdrawn.",
     ),
-    "start": _t(
-        [S.ACCEPTED],
-        S.IN_PROGRESS,
-        Role.LEADER,
-        ["started_at"],
-        "Work on “{title}” has started.",
+    "start": Transition(
+        sources=[Status.ACCEPTED],
+        target=Status.IN_PROGRESS,
+        role=Role.LEADER,
+        stamps=["started_at"],
+        message="Work on “{title}” has started.",
     ),
     # A task moving to in_progress starts the proposal; task_update authorizes the actor.
-    "auto_start": _t(
-        [S.ACCEPTED],
-        S.IN_PROGRESS,
-        Role.SYSTEM,
-        ["started_at"],
-        "Work on “{title}” has started.",
+    "auto_start": Transition(
+        sources=[Status.ACCEPTED],
+        target=Status.IN_PROGRESS,
+        role=Role.SYSTEM,
+        stamps=["started_at"],
+        message="Work on “{title}” has started.",
     ),
-    "deliver": _t(
-        [S.ACCEPTED, S.IN_PROGRESS],
-        S.DELIVERED,
-        Role.LEADER,
-        ["delivered_at"],
-        "“{title}” was delivered: the buyer can confirm it or request changes.",
+    "deliver": Transition(
+        sources=[Status.ACCEPTED, Status.IN_PROGRESS],
+        target=Status.DELIVERED,
+        role=Role.LEADER,
+        stamps=["delivered_at"],
+        message="“{title}” was delivered: the buyer can confirm it or request changes.",
     ),
-    "request_changes": _t(
-        [S.DELIVERED],
-        S.IN_PROGRESS,
-        Role.BUYER,
-        ["started_at"],
-        "The buyer requested changes to “{title}”: {note}",
+    "request_changes": Transition(
+        sources=[Status.DELIVERED],
+        target=Status.IN_PROGRESS,
+        role=Role.BUYER,
+        stamps=["started_at"],
+        message="The buyer requested changes to “{title}”: {note}",
     ),
-    "confirm": _t(
-        [S.DELIVERED],
-        S.COMPLETED,
-        Role.BUYER,
-        ["completed_at"],
-        "“{title}” is complete: the escrow of {price} was released.",
+    "confirm": Transition(
+        sources=[Status.DELIVERED],
+        target=Status.COMPLETED,
+        role=Role.BUYER,
+        stamps=["completed_at"],
+        message="“{title}” is complete: the escrow of {price} was released.",
+        escrow=Escrow.RELEASE,
     ),
-    # The scheduled job confirms for a silent buyer ESCROW_AUTO_RELEASE_DAYS after delivery.
-    "auto_release": _t(
-        [S.DELIVERED],
-        S.COMPLETED,
-        Role.SYSTEM,
-        ["completed_at"],
-        "“{title}” was confirmed automatically {note}: the escrow of {price} was released.",
+    # The scheduled job confirms for a silent buyer once `Proposal.auto_release_at` passed.
+    "auto_release": Transition(
+        sources=[Status.DELIVERED],
+        target=Status.COMPLETED,
+        role=Role.SYSTEM,
+        stamps=["completed_at"],
+        message=(
+            "“{title}” was confirmed automatically {note}: the escrow of {price} was released."
+        ),
+        escrow=Escrow.RELEASE,
     ),
-    "cancel": _t(
-        [S.ACCEPTED, S.IN_PROGRESS],
-        S.CANCELLED,
-        Role.LEADER,
-        ["cancelled_at"],
-        "Proposal “{title}” was cancelled: {price} was refunded to the buyer.",
+    "cancel": Transition(
+        sources=[Status.ACCEPTED, Status.IN_PROGRESS],
+        target=Status.CANCELLED,
+        role=Role.LEADER,
+        stamps=["cancelled_at"],
+        message="Proposal “{title}” was cancelled: {price} was refunded to the buyer.",
+        escrow=Escrow.REFUND,
     ),
-    "dispute": _t(
-        [S.ACCEPTED, S.IN_PROGRESS, S.DELIVERED],
-        S.DISPUTED,
-        Role.PARTY,
-        ["disputed_at"],
-        "A dispute was opened on “{title}”: the escrow is frozen until staff resolve it.",
+    "dispute": Transition(
+        sources=[Status.ACCEPTED, Status.IN_PROGRESS, Status.DELIVERED],
+        target=Status.DISPUTED,
+        role=Role.PARTY,
+        stamps=["disputed_at"],
+        message=("A dispute was opened on “{title}”: the escrow is frozen until staff resolve it."),
     ),
-    "resolve_refund": _t(
-        [S.DISPUTED],
-        S.REFUNDED,
-        RESOLVE_DISPUTES,
-        ["resolved_at"],
-        "The dispute on “{title}” was resolved: {price} was refunded to the buyer.",
+    "resolve_refund": Transition(
+        sources=[Status.DISPUTED],
+        target=Status.REFUNDED,
+        role=RESOLVE_DISPUTES,
+        stamps=["resolved_at"],
+        message="The dispute on “{title}” was resolved: {price} was refunded to the buyer.",
+        escrow=Escrow.REFUND,
     ),
-    "resolve_release": _t(
-        [S.DISPUTED],
-        S.COMPLETED,
-        RESOLVE_DISPUTES,
-        ["completed_at", "resolved_at"],
-        "The dispute on “{title}” was resolved: the escrow of {price} was released.",
+    "resolve_release": Transition(
+        sources=[Status.DISPUTED],
+        target=Status.COMPLETED,
+        role=RESOLVE_DISPUTES,
+        stamps=["completed_at", "resolved_at"],
+        message="The dispute on “{title}” was resolved: the escrow of {price} was released.",
+        escrow=Escrow.RELEASE,
     ),
-    "resolve_split": _t(
-        [S.DISPUTED],
-        S.SETTLED,
-        RESOLVE_DISPUTES,
-        ["resolved_at"],
-        "The dispute on “{title}” was resolved with a split: {note}",
+    "resolve_split": Transition(
+        sources=[Status.DISPUTED],
+        target=Status.SETTLED,
+        role=RESOLVE_DISPUTES,
+        stamps=["resolved_at"],
+        message=(
+            "The dispute on “{title}” was resolved with a split: {refund} refunded to the "
+            "buyer, the rest released."
+        ),
+        escrow=Escrow.SETTLE,
     ),
-    # Staff (the finance role) settle an undisputed deal by hand from the admin; a
-    # disputed one is resolved at the dispute desk instead.
-    "staff_release": _t(
-        [S.ACCEPTED, S.IN_PROGRESS, S.DELIVERED],
-        S.COMPLETED,
-        RELEASE_ESCROW,
-        ["completed_at"],
-        "Staff released the escrow of {price} for “{title}”: {note}",
+    # Staff (the finance role) settle an undisputed deal by hand from the admin.
+    "staff_release": Transition(
+        sources=[Status.ACCEPTED, Status.IN_PROGRESS, Status.DELIVERED],
+        target=Status.COMPLETED,
+        role=RELEASE_ESCROW,
+        stamps=["completed_at"],
+        message="Staff released the escrow of {price} for “{title}”: {note}",
+        escrow=Escrow.RELEASE,
+        refusals=_AT_THE_DISPUTE_DESK,
     ),
-    "staff_refund": _t(
-        [S.ACCEPTED, S.IN_PROGRESS, S.DELIVERED],
-        S.REFUNDED,
-        REFUND_ESCROW,
-        ["resolved_at"],
-        "Staff refunded {price} to the buyer for “{title}”: {note}",
+    "staff_refund": Transition(
+        sources=[Status.ACCEPTED, Status.IN_PROGRESS, Status.DELIVERED],
+        target=Status.REFUNDED,
+        role=REFUND_ESCROW,
+        stamps=["resolved_at"],
+        message="Staff refunded {price} to the buyer for “{title}”: {note}",
+        escrow=Escrow.REFUND,
+        refusals=_AT_THE_DISPUTE_DESK,
     ),
 }
 _FIRST_ONLY = {"started_at"}
@@ -202,31 +255,7 @@ _ROLE_NAMES = {
 }
 
 
-# --- the building blocks (also used by disputes) -------------------------------------
-
-
-def proposal_lock(proposal: Proposal | int) -> Proposal:
-    """Hold the proposal's group steady (`group_hold_membership`), then lock the
-    proposal's row and return it fresh from the database, with its conversation and
-    group loaded. Must be the transaction's first lock: the global order is the group,
-    the proposal, its dispute, the escrow accounts (`escrow.locking`), the conversation."""
-    require_transaction()
-    pk = getattr(proposal, "pk", proposal)
-    # A proposal's group never changes, so reading it before the lock is safe.
-    group_id = (
-        Proposal.objects.filter(pk=pk).values_list("conversation__group_id", flat=True).first()
-    )
-    if group_id is None:
-        raise NotFound(f"Proposal #{pk} does not exist.")
-    group_hold_membership(group_id=group_id)
-    try:
-        return (
-            Proposal.objects.select_for_update(of=("self",))
-            .select_related("conversation__group")
-            .get(pk=pk)
-        )
-    except Proposal.DoesNotExist:  # deleted with its group while we waited
-        raise NotFound(f"Proposal #{pk} does not exist.") from None
+# --- who may act --------------------------------------------------------------------
 
 
 def has_role(*, proposal: Proposal, role: Role | StaffPower, actor) -> bool:
@@ -263,27 +292,125 @@ def require_role(*, proposal: Proposal, role: Role | StaffPower, actor, doing: s
         raise Forbidden(f"Only {_ROLE_NAMES[role]} can {doing}.")
 
 
-def transition_check(*, proposal: Proposal, action: str, actor) -> Transition:
+# --- the runner and its steps -------------------------------------------------------
+
+
+def proposal_hold_group(pk: int) -> bool:
+    """The first lock of the global order: a share lock on the proposal's group
+    (`group_hold_membership`). False when there is no such proposal."""
+    # A proposal's group never changes, so reading it before the lock is safe.
+    group_id = (
+        Proposal.objects.filter(pk=pk).values_list("conversation__group_id", flat=True).first()
+    )
+    if group_id is None:
+        return False
+    group_hold_membership(group_id=group_id)
+    return True
+
+
+def proposal_lock(proposal: Proposal | int) -> Proposal:
+    """Hold the proposal's group steady (`group_hold_membership`), then lock the
+    proposal's row and return it fresh from the database, with its conversation and
+    group loaded. Must be the transaction's first lock: the global order is the group,
+    the proposal, its dispute, the escrow accounts (`escrow.locking`), the conversation."""
+    require_transaction()
+    pk = getattr(proposal, "pk", proposal)
+    if not proposal_hold_group(pk):
+        raise NotFound(f"Proposal #{pk} does not exist.")
+    try:
+        return (
+            Proposal.objects.select_for_update(of=("self",))
+            .select_related("conversation__group")
+            .get(pk=pk)
+        )
+    except Proposal.DoesNotExist:  # deleted with its group while we waited
+        raise NotFound(f"Proposal #{pk} does not exist.") from None
+
+
+def transition_refusal(*, proposal: Proposal, action: str) -> str | None:
+    """Why the proposal's status forbids `action` (whoever asks), or None if it allows
+    it. Pages and the admin may ask it to show what the services would refuse."""
+    transition = TRANSITIONS[action]
+    if proposal.status in transition.refusals:
+        return transition.refusals[proposal.status]
+    if proposal.is_legacy:
+        return "A proposal of the old system cannot change status."
+    if proposal.status not in transition.sources:
+        return f"Cannot {action.replace('_', ' ')} a proposal that is {proposal.status}."
+    return None
+
+
+def transition_check(
+    *, proposal: Proposal, action: str, actor, guard: Check | None = None
+) -> Transition:
     """Refuse unless `actor` may perform `action` on the locked `proposal` in its current
-    status: 403 `permission_denied` for the wrong actor, 409 `invalid_transition` for the
-    wrong status."""
+    status: 403 `permission_denied` for the wrong actor, then the caller's `guard` (a
+    state of its own that outranks the proposal's status), then 409
+    `invalid_transition` for the wrong status."""
     transition = TRANSITIONS[action]
     doing = f"{action.replace('_', ' ')} this proposal"
     require_role(proposal=proposal, role=transition.role, actor=actor, doing=doing)
-    if proposal.is_legacy:
-        raise InvalidTransition("A proposal of the old system cannot change status.")
-    if proposal.status not in transition.sources:
-        raise InvalidTransition(
-            f"Cannot {action.replace('_', ' ')} a proposal that is {proposal.status}."
-        )
+    if guard is not None:
+        guard(proposal)
+    refusal = transition_refusal(proposal=proposal, action=action)
+    if refusal is not None:
+        raise InvalidTransition(refusal)
     return transition
 
 
-def transition_apply(*, proposal: Proposal, action: str, actor, note: str = "", **fields):
+def _move_escrow(proposal: Proposal, *, escrow: Escrow, actor, refund_amount) -> dict:
+    """Move the money a transition names, on a proposal locked by `proposal_lock`, under
+    the idempotency key `proposal:<id>` (the escrow services file it under their own
+    operation and account). Returns the proposal's fields the movement changes."""
+    key = f"proposal:{proposal.pk}"
+    if escrow == Escrow.KEEP:
+        return {}
+    if escrow == Escrow.LOCK:
+        group = proposal.conversation.group
+        hold = escrow_lock(
+            buyer=proposal.conversation.product_owner,
+            group=group,
+            amount=proposal.price,
+            idempotency_key=key,
+            actor=actor,
+        )
+        # The group's members now are the participants, who share the pool on release.
+        proposal.participants.set(group_member_ids(group_id=group.pk))
+        return {"escrow_hold": hold, "escrow_amount": proposal.price}
+    if escrow == Escrow.REFUND:
+        entries = escrow_refund(hold=proposal.escrow_hold, idempotency_key=key, actor=actor)
+    else:
+        # Paid out to whoever leads the group now and the participants still in it.
+        leader, members = proposal_payees(proposal=proposal)
+        payout = {
+            "hold": proposal.escrow_hold,
+            "leader": leader,
+            "members": members,
+            "rates": proposal.rates,
+            "idempotency_key": key,
+            "actor": actor,
+        }
+        if escrow == Escrow.RELEASE:
+            entries = escrow_release(**payout)
+        else:
+            entries = escrow_settle(refund_amount=refund_amount, **payout)
+    notifications.escrow_paid_out(proposal=proposal, entries=entries)
+    return {"escrow_amount": Money(0, proposal.price.currency)}
+
+
+def transition_apply(
+    *,
+    proposal: Proposal,
+    action: str,
+    actor,
+    note: str = "",
+    refund_amount: Money | None = None,
+    **fields,
+) -> Proposal:
     """Write a transition that `transition_check` allowed on a proposal locked by
-    `proposal_lock`: the new status and its timestamps, any other `fields`, the
-    conversation's counters, a system message in the chat, and the `proposal_changed`
-    event after commit. Money moves before this, by the caller."""
+    `proposal_lock`, once its money moved: the new status and its timestamps, the
+    `fields` the money changed, the conversation's counters, a system message in the
+    chat, the notifications, and the `proposal_changed` event after commit."""
     transition = TRANSITIONS[action]
     now = timezone.now()
     previous = proposal.status
@@ -295,8 +422,8 @@ def transition_apply(*, proposal: Proposal, action: str, actor, note: str = "", 
         setattr(proposal, name, value)
     proposal.save()
     update_conversation_counters(proposal)
-    announce_in_chat(proposal, transition.message, note=note)
-    notifications.proposal_transitioned(proposal=proposal, action=action, actor=actor, note=note)
+    announce_in_chat(proposal, transition.message, note=note, refund_amount=refund_amount)
+    notifications.proposal_transitioned(proposal=proposal, action=action, note=note)
     logger.info(
         "proposal.%s",
         action,
@@ -310,71 +437,68 @@ def transition_apply(*, proposal: Proposal, action: str, actor, note: str = "", 
     return proposal
 
 
-def release_escrow(*, proposal: Proposal, actor) -> None:
-    """Pay the whole escrow out: platform fee, the current leader's commission, and the
-    member pool among the participants still in the group. Expects the proposal locked."""
-    leader, members = proposal_payees(proposal=proposal)
-    legs = escrow_release(
-        hold=proposal.escrow_hold,
-        leader=leader,
-        members=members,
-        rates=proposal.rates,
-        idempotency_key=f"proposal:{proposal.pk}",
+def transition_run(
+    proposal: Proposal | int,
+    action: str,
+    actor,
+    *,
+    guard: Check | None = None,
+    require: Check | None = None,
+    note: str = "",
+    refund_amount: Money | None = None,
+) -> Proposal:
+    """Perform `action` on `proposal` for `actor` (None for the scheduled job) inside
+    the caller's transaction, and return the proposal as it now is: lock, check (who,
+    `guard`, status), `require`, move the escrow that `TRANSITIONS[action].escrow`
+    names (`refund_amount` is a split's refund), apply. `note` goes into the system
+    message and the notifications.
+
+    `guard` and `require` are the caller's own checks, each called with the locked
+    proposal: `guard` after the actor's check and before the status check, for a state
+    that outranks the proposal's (a dispute already resolved); `require` after both,
+    for everything else, including rows the caller writes under these locks."""
+    proposal = proposal_lock(proposal)
+    transition = transition_check(proposal=proposal, action=action, actor=actor, guard=guard)
+    if require is not None:
+        require(proposal)
+    fields = _move_escrow(
+        proposal, escrow=transition.escrow, actor=actor, refund_amount=refund_amount
+    )
+    return transition_apply(
+        proposal=proposal,
+        action=action,
         actor=actor,
-    )
-    notifications.escrow_paid_out(proposal=proposal, legs=legs)
-
-
-def refund_escrow(*, proposal: Proposal, actor) -> None:
-    """Give the whole escrow back to the buyer. Expects the proposal locked."""
-    legs = escrow_refund(
-        hold=proposal.escrow_hold, idempotency_key=f"proposal:{proposal.pk}", actor=actor
-    )
-    notifications.escrow_paid_out(proposal=proposal, legs=legs)
-
-
-def settle_escrow(*, proposal: Proposal, refund_amount: Money, actor) -> None:
-    """Refund `refund_amount` to the buyer and release the rest as `release_escrow` does.
-    Expects the proposal locked."""
-    leader, members = proposal_payees(proposal=proposal)
-    legs = escrow_settle(
-        hold=proposal.escrow_hold,
+        note=note,
         refund_amount=refund_amount,
-        leader=leader,
-        members=members,
-        rates=proposal.rates,
-        idempotency_key=f"proposal:{proposal.pk}",
-        actor=actor,
+        **fields,
     )
-    notifications.escrow_paid_out(proposal=proposal, legs=legs)
+
+
+# --- what a transition writes besides the proposal ----------------------------------
 
 
 def update_conversation_counters(proposal: Proposal, *, created: bool = False) -> None:
-    """Keep the conversation's counters in step, in the same transaction."""
-    if proposal.status in Proposal.OPEN:
-        active = Value(proposal.pk)
-    else:
-        active = Case(
-            When(active_proposal_id=proposal.pk, then=Value(None)),
-            default=F("active_proposal_id"),
-            output_field=models.BigIntegerField(),
-        )
-    changes = {"active_proposal_id": active}
-    if created:
-        changes["total_proposals"] = F("total_proposals") + 1
-    if proposal.status == S.COMPLETED:
-        changes["total_completed_projects"] = F("total_completed_projects") + 1
-    Conversation.objects.filter(pk=proposal.conversation_id).update(**changes)
-    proposal.conversation.refresh_from_db(
-        fields=["active_proposal_id", "total_proposals", "total_completed_projects"]
+    """Keep the conversation's counters in step with the proposal, in the same
+    transaction, through the core's service (the conversation is the core's row)."""
+    conversation_track_proposal(
+        conversation=proposal.conversation,
+        proposal_id=proposal.pk,
+        is_open=proposal.status in Proposal.OPEN,
+        created=created,
+        completed=proposal.status == Status.COMPLETED,
     )
 
 
-def announce_in_chat(proposal: Proposal, template: str, *, note: str = "") -> None:
+def announce_in_chat(
+    proposal: Proposal, template: str, *, note: str = "", refund_amount: Money | None = None
+) -> None:
+    """Post `template`, formatted with the proposal's title and price, `note` and
+    `refund_amount`, as a system message, and announce the proposal after commit."""
     body = template.format(
         title=proposal.title,
-        price=f"{proposal.price.amount} {proposal.price.currency}",
+        price=money_text(proposal.price),
         note=note,
+        refund=money_text(refund_amount) if refund_amount is not None else "",
     ).strip()
     message_create(
         conversation=proposal.conversation,
@@ -383,10 +507,3 @@ def announce_in_chat(proposal: Proposal, template: str, *, note: str = "") -> No
         metadata={"type": "proposal", "proposal_id": proposal.pk, "status": proposal.status},
     )
     events.on_commit_proposal_changed(proposal)
-
-
-def transition_run(proposal: Proposal | int, action: str, actor, **fields) -> Proposal:
-    """A transition that moves no money: lock, check, apply."""
-    proposal = proposal_lock(proposal)
-    transition_check(proposal=proposal, action=action, actor=actor)
-    return transition_apply(proposal=proposal, action=action, actor=actor, **fields)

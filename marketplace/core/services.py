@@ -11,8 +11,8 @@ added member, never interleave.
 """
 
 from django.contrib.auth import authenticate, get_user_model
-from django.db import IntegrityError, connection, transaction
-from django.db.models import ProtectedError, Value
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Case, F, ProtectedError, Value, When
 from django.db.models.functions import Greatest
 
 from . import events
@@ -201,6 +201,32 @@ def conversation_open(*, buyer, group: Group) -> tuple[Conversation, bool]:
         )
     # get_or_create retries the read when a concurrent call wins the unique constraint.
     return Conversation.objects.get_or_create(product_owner=buyer, group=group)
+
+
+def conversation_track_proposal(
+    *, conversation: Conversation, proposal_id: int, is_open: bool, created: bool, completed: bool
+) -> None:
+    """The conversation's counters after a change of one of its proposals: the open one
+    is `active_proposal_id` (cleared when that one closes), `total_proposals` counts
+    creations and `total_completed_projects` completions. Called inside the proposal's
+    transaction, last in the lock order; `conversation` is refreshed."""
+    if is_open:
+        active = Value(proposal_id)
+    else:
+        active = Case(
+            When(active_proposal_id=proposal_id, then=Value(None)),
+            default=F("active_proposal_id"),
+            output_field=models.BigIntegerField(),
+        )
+    changes = {"active_proposal_id": active}
+    if created:
+        changes["total_proposals"] = F("total_proposals") + 1
+    if completed:
+        changes["total_completed_projects"] = F("total_completed_projects") + 1
+    Conversation.objects.filter(pk=conversation.pk).update(**changes)
+    conversation.refresh_from_db(
+        fields=["active_proposal_id", "total_proposals", "total_completed_projects"]
+    )
 
 
 @transaction.atomic
