@@ -9,7 +9,8 @@ cached.
 A posting that would take a cached balance past what its column holds (numeric(15,2),
 see `escrow.models.BALANCE`) is refused with `BalanceLimitExceeded` (409
 `balance_limit_exceeded`) before anything is written, rather than failing in the
-database half-way.
+database half-way. Every user whose wallet a posting changed is told after commit
+(`escrow.events`), whatever the operation was.
 """
 
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from decimal import Decimal
 from djmoney.models.fields import MoneyField
 from djmoney.money import Money
 
+from . import events
 from .errors import BalanceLimitExceeded
 from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet
 
@@ -70,6 +72,9 @@ def post(legs: list[Leg], *, idempotency_key: str, actor=None) -> list[EscrowTra
     EscrowTransaction.objects.bulk_create(entries)
     for account in touched:
         account.save()
+    events.wallets_changed(
+        account for account in touched if isinstance(account, Wallet) and account.caches_balance
+    )
     return entries
 
 

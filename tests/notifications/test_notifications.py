@@ -681,21 +681,22 @@ def test_notifications_and_wallet_changes_are_pushed_live_after_commit():
             )
         assert await frames(buyer) == [] and await frames(leader) == []
 
-        # The leader cancels: the buyer hears of the refund, then of the cancellation,
-        # and gets the wallet with the escrow back in the available balance.
+        # The leader cancels: the buyer gets the wallet with the escrow back in the
+        # available balance as the refund is posted (escrow announces every wallet it
+        # changes), then hears of the refund and of the cancellation.
         await database_sync_to_async(services.proposal_cancel)(proposal=proposal, actor=team.leader)
         pushed = await frames(buyer)
         assert [frame["type"] for frame in pushed] == [
-            "notification.created",
             "wallet.updated",
             "notification.created",
+            "notification.created",
         ]
-        assert [pushed[0]["notification"]["kind"], pushed[2]["notification"]["kind"]] == [
+        assert [pushed[1]["notification"]["kind"], pushed[2]["notification"]["kind"]] == [
             "refund_received",
             "proposal_cancelled",
         ]
-        assert pushed[0]["notification"]["title"] == f"You were refunded 1000.00 USD for “{TITLE}”"
-        assert pushed[1]["wallet"] == {
+        assert pushed[1]["notification"]["title"] == f"You were refunded 1000.00 USD for “{TITLE}”"
+        assert pushed[0]["wallet"] == {
             "currency": "USD",
             "balance": "1500.00",
             "available_balance": "1500.00",
