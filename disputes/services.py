@@ -34,7 +34,7 @@ def _require_text(value: str, what: str) -> str:
     return value
 
 
-def _lock_dispute(dispute: Dispute | int) -> Dispute:
+def _dispute_for_update(dispute: Dispute | int) -> Dispute:
     pk = getattr(dispute, "pk", dispute)
     try:
         return Dispute.objects.select_for_update().get(pk=pk)
@@ -82,7 +82,7 @@ def dispute_open(*, proposal: Proposal, actor, reason: str) -> Dispute:
 def dispute_add_message(*, dispute: Dispute, actor, body: str) -> DisputeMessage:
     """Evidence from a party (the buyer, the group's leader or members) or the support
     role, while the dispute is open."""
-    dispute = _lock_dispute(dispute)
+    dispute = _dispute_for_update(dispute)
     proposal = Proposal.objects.select_related("conversation__group").get(pk=dispute.proposal_id)
     if not (
         has_role(proposal=proposal, role=RESOLVE_DISPUTES, actor=actor)
@@ -142,7 +142,7 @@ def dispute_resolve(
     def open_with_a_valid_refund(proposal: Proposal) -> None:
         # Under the proposal's lock, after `proposal_resolve` checked the actor again.
         nonlocal dispute, refund
-        dispute = _lock_dispute(dispute)
+        dispute = _dispute_for_update(dispute)
         if dispute.status != Dispute.Status.OPEN:
             raise DisputeClosed("This dispute is already resolved.")
         refund = _refund_for(outcome, refund_amount, proposal)

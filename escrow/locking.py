@@ -1,9 +1,12 @@
-"""Row locks on ledger accounts, always in one global order so that two operations
-never wait on each other in a cycle.
+"""Row locks on ledger accounts (`SELECT ... FOR UPDATE`), always in one global order so
+that two operations never wait on each other in a cycle. In names, "lock" is money
+locked in escrow (`escrow_lock`); a row lock is "for update" (`accounts_for_update`,
+`proposal_for_update`).
 
-The order: the caller's own rows first (a proposal service locks the proposal), then
-escrow holds by id, then user wallets by id, then group wallets by id. The platform and
-external wallets are never locked: their balances are summed from the ledger on read.
+The order: the caller's own rows first (a proposal service holds the group and the
+proposal), then escrow holds by id, then user wallets by id, then group wallets by id.
+The platform and external wallets are never locked: their balances are summed from the
+ledger on read.
 """
 
 from collections.abc import Iterable
@@ -18,7 +21,7 @@ def require_transaction() -> None:
         raise RuntimeError("Money services must run inside transaction.atomic().")
 
 
-def _lock(model, ids: Iterable[int]) -> dict[int, object]:
+def _for_update(model, ids: Iterable[int]) -> dict[int, object]:
     ids = sorted(set(ids))
     if not ids:
         return {}
@@ -27,7 +30,7 @@ def _lock(model, ids: Iterable[int]) -> dict[int, object]:
     }
 
 
-def lock_accounts(
+def accounts_for_update(
     *,
     hold_ids: Iterable[int] = (),
     wallet_ids: Iterable[int] = (),
@@ -35,7 +38,7 @@ def lock_accounts(
 ) -> tuple[dict[int, EscrowHold], dict[int, Wallet], dict[int, GroupWallet]]:
     """Lock the given accounts in the global order and return them fresh from the database."""
     require_transaction()
-    holds = _lock(EscrowHold, hold_ids)
-    wallets = _lock(Wallet, wallet_ids)
-    group_wallets = _lock(GroupWallet, group_wallet_ids)
+    holds = _for_update(EscrowHold, hold_ids)
+    wallets = _for_update(Wallet, wallet_ids)
+    group_wallets = _for_update(GroupWallet, group_wallet_ids)
     return holds, wallets, group_wallets

@@ -5,15 +5,15 @@ from django.db.models import Q
 from marketplace.core.errors import Conflict
 
 from .models import EscrowHold, EscrowTransaction, GroupWallet
-from .services import wallet_for_group, wallet_for_user
+from .services import group_wallet_get_or_open, wallet_get_or_open
 
 
 def open_user_wallet(sender, *, user, **kwargs) -> None:
-    wallet_for_user(user=user)
+    wallet_get_or_open(user=user)
 
 
 def open_group_wallet(sender, *, group, **kwargs) -> None:
-    wallet_for_group(group=group)
+    group_wallet_get_or_open(group=group)
 
 
 def refuse_deleting_a_group_with_money(sender, *, group, **kwargs) -> None:

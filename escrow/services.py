@@ -34,7 +34,7 @@ from .errors import (
     InsufficientFunds,
     InvalidSplit,
 )
-from .locking import lock_accounts
+from .locking import accounts_for_update
 from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet
 from .money import Rates, distribute, parse_amount
 from .payments import payment_provider
@@ -51,7 +51,7 @@ def _zero_balances(currency: str, *columns: str) -> dict[str, Money]:
     return {column: Money(0, currency) for column in columns}
 
 
-def wallet_for_user(*, user, currency: str = "USD") -> Wallet:
+def wallet_get_or_open(*, user, currency: str = "USD") -> Wallet:
     wallet, _ = Wallet.objects.get_or_create(
         user=user,
         defaults={
@@ -62,7 +62,7 @@ def wallet_for_user(*, user, currency: str = "USD") -> Wallet:
     return wallet
 
 
-def wallet_for_group(*, group, currency: str = "USD") -> GroupWallet:
+def group_wallet_get_or_open(*, group, currency: str = "USD") -> GroupWallet:
     wallet, _ = GroupWallet.objects.get_or_create(
         group=group,
         defaults=_zero_balances(
@@ -194,11 +194,11 @@ def _refusals_logged(operation: str):
     return decorate
 
 
-def _lock_hold(hold_id: int, *extra_wallet_ids: int):
+def _hold_for_update(hold_id: int, *extra_wallet_ids: int):
     """Lock a hold, its buyer's wallet, any other wallets and its group wallet, and wire
     the locked instances together so every change lands on one object."""
     hold = EscrowHold.objects.get(pk=hold_id)
-    holds, wallets, group_wallets = lock_accounts(
+    holds, wallets, group_wallets = accounts_for_update(
         hold_ids=[hold.pk],
         wallet_ids=[hold.buyer_wallet_id, *extra_wallet_ids],
         group_wallet_ids=[hold.group_wallet_id],
@@ -233,7 +233,7 @@ def _post_wallet_entry(
     (namespaced) key, refuse a debit beyond the available balance, post, log. Returns
     the entry and whether it was posted now (False: replayed)."""
     with transaction.atomic():
-        _, wallets, _ = lock_accounts(wallet_ids=[wallet.pk])
+        _, wallets, _ = accounts_for_update(wallet_ids=[wallet.pk])
         wallet = wallets[wallet.pk]
         replayed = _replay(ledger_key, matches=_single_entry(kind, amount))
         if replayed:
@@ -273,7 +273,7 @@ def wallet_deposit(*, user, amount: Money, idempotency_key: str, actor=None) -> 
     before the wallet is locked (no provider call while a wallet row is locked); two
     concurrent calls with one key both reach the provider under that key (which makes
     it charge once), and the second one finds the first's entry under the lock."""
-    wallet = wallet_for_user(user=user, currency=str(amount.currency))
+    wallet = wallet_get_or_open(user=user, currency=str(amount.currency))
     _require_currency(amount, wallet)
     key = _ledger_key("deposit", wallet, idempotency_key)
     replayed = _replay(key, matches=_single_entry(Kind.DEPOSIT, amount))
@@ -300,7 +300,7 @@ def wallet_deposit(*, user, amount: Money, idempotency_key: str, actor=None) -> 
 def wallet_withdraw(*, user, amount: Money, idempotency_key: str, actor=None) -> EscrowTransaction:
     """Take `amount` out of the available balance as a payout request; the provider is
     asked to pay it out once the transaction has committed."""
-    wallet = wallet_for_user(user=user, currency=str(amount.currency))
+    wallet = wallet_get_or_open(user=user, currency=str(amount.currency))
     _require_currency(amount, wallet)
     external = system_wallet(kind=Wallet.Kind.EXTERNAL, currency=str(amount.currency))
     key = _ledger_key("withdraw", wallet, idempotency_key)
@@ -330,12 +330,12 @@ def wallet_withdraw(*, user, amount: Money, idempotency_key: str, actor=None) ->
 def escrow_lock(*, buyer, group, amount: Money, idempotency_key: str, actor=None) -> EscrowHold:
     """Move `amount` from the buyer's available balance into a new hold for `group`.
     The key lives in the buyer wallet's namespace; a replay must name the same group."""
-    buyer_wallet = wallet_for_user(user=buyer, currency=str(amount.currency))
-    group_wallet = wallet_for_group(group=group, currency=str(amount.currency))
+    buyer_wallet = wallet_get_or_open(user=buyer, currency=str(amount.currency))
+    group_wallet = group_wallet_get_or_open(group=group, currency=str(amount.currency))
     _require_currency(amount, buyer_wallet, group_wallet)
     key = _ledger_key("lock", buyer_wallet, idempotency_key)
     with transaction.atomic():
-        _, wallets, group_wallets = lock_accounts(
+        _, wallets, group_wallets = accounts_for_update(
             wallet_ids=[buyer_wallet.pk], group_wallet_ids=[group_wallet.pk]
         )
         replayed = _replay(
@@ -385,8 +385,8 @@ def _payout_legs(
 def _payees(leader, members, currency: str) -> tuple[int, list[int], Wallet]:
     """Wallet ids of the leader and members, and the platform account: created if need be
     before any lock is taken."""
-    leader_wallet = wallet_for_user(user=leader, currency=currency)
-    member_wallets = [wallet_for_user(user=member, currency=currency) for member in members]
+    leader_wallet = wallet_get_or_open(user=leader, currency=currency)
+    member_wallets = [wallet_get_or_open(user=member, currency=currency) for member in members]
     platform = system_wallet(kind=Wallet.Kind.PLATFORM, currency=currency)
     return leader_wallet.pk, [wallet.pk for wallet in member_wallets], platform
 
@@ -413,7 +413,7 @@ def _pay_out(
     leader_id, member_ids, platform = _payees(leader, members, hold.amount_currency)
     key = _ledger_key(key_operation, hold, idempotency_key)
     with transaction.atomic():
-        hold, wallets = _lock_hold(hold.pk, leader_id, *member_ids)
+        hold, wallets = _hold_for_update(hold.pk, leader_id, *member_ids)
         replayed = _replay(
             key,
             matches=lambda legs: (
@@ -478,7 +478,7 @@ def escrow_refund(*, hold: EscrowHold, idempotency_key: str, actor=None) -> list
     """Give everything in the hold back to the buyer's available balance."""
     key = _ledger_key("refund", hold, idempotency_key)
     with transaction.atomic():
-        hold, _ = _lock_hold(hold.pk)
+        hold, _ = _hold_for_update(hold.pk)
         replayed = _replay(key)
         if replayed:
             return replayed

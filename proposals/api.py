@@ -1,4 +1,5 @@
-"""The HTTP API of proposals and their tasks (CONTRACT.md, "Proposals" and "Tasks").
+"""The HTTP API of proposals and their tasks (CONTRACT.md, "Proposals" and "Tasks"), and
+the buyer's extension of the automatic release.
 
 Views are thin: parse with an input serializer, check that the caller may *see* the object
 (a stranger gets 404 and never learns it exists), call the service, which decides who may
@@ -31,7 +32,7 @@ from marketplace.core.api_common import (
 from marketplace.core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from marketplace.core.rollout import NewWorkflowEnabled
 
-from . import selectors, services, task_services
+from . import selectors, services
 from .errors import NotAMember
 from .models import Task
 from .serializers import ProposalOutputSerializer, TaskOutputSerializer
@@ -447,7 +448,7 @@ def _task_create(request) -> Response:
     proposal = selectors.proposal_get(proposal_id=data["proposal_id"], user=request.user)
     assignee = None if data["assigned_to_id"] is None else _assignee(data["assigned_to_id"])
     task = _naming_assignee(
-        lambda: task_services.task_create(
+        lambda: services.task_create(
             proposal=proposal,
             actor=request.user,
             title=data["title"],
@@ -532,6 +533,44 @@ class TaskDetailApi(NewWorkflowApi):
             user_id = data["assigned_to_id"]
             changes["assigned_to"] = None if user_id is None else _assignee(user_id)
         task = _naming_assignee(
-            lambda: task_services.task_update(task=task, actor=request.user, **changes)
+            lambda: services.task_update(task=task, actor=request.user, **changes)
         )
         return Response(TaskOutputSerializer(task).data)
+
+
+# --- the automatic release -----------------------------------------------------
+
+
+class ExtendInputSerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=services.AUTO_RELEASE_MAX_EXTENSION_DAYS)
+
+
+class AutoReleaseOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    auto_release_at = serializers.DateTimeField(allow_null=True)
+    auto_release_extended_until = serializers.DateTimeField(allow_null=True)
+
+
+class ProposalExtendAutoReleaseApi(NewWorkflowApi):
+    @extend_schema(
+        operation_id="proposals_extend_auto_release",
+        request=ExtendInputSerializer,
+        responses={200: AutoReleaseOutputSerializer, **errors(400, 401, 403, 404, 409)},
+        description=(
+            "Pushes the automatic release of a delivered proposal's escrow back by `days`, "
+            "and answers with the new release time. The buyer only (403 "
+            "`permission_denied`; 404 for anyone who cannot see the proposal), once (409 "
+            "`auto_release_already_extended`), while the proposal is delivered (409 "
+            "`invalid_transition`); `days` from 1 to "
+            f"{services.AUTO_RELEASE_MAX_EXTENSION_DAYS} (400)."
+        ),
+    )
+    def post(self, request, proposal_id):
+        proposal = selectors.proposal_get(proposal_id=proposal_id, user=request.user)
+        serializer = ExtendInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        proposal = services.proposal_extend_auto_release(
+            proposal=proposal, actor=request.user, days=serializer.validated_data["days"]
+        )
+        return Response(AutoReleaseOutputSerializer(proposal).data)

@@ -9,6 +9,7 @@ from .api import (
     ProposalCreateApi,
     ProposalDeliverApi,
     ProposalDetailApi,
+    ProposalExtendAutoReleaseApi,
     ProposalListCreateApi,
     ProposalRejectApi,
     ProposalRequestChangesApi,
@@ -18,7 +19,6 @@ from .api import (
     TaskDetailApi,
     TaskListCreateApi,
 )
-from .api_auto_release import ProposalExtendAutoReleaseApi
 
 PROPOSAL = r"proposals/(?P<proposal_id>[0-9]+)"
 

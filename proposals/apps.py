@@ -11,7 +11,7 @@ class ProposalsConfig(AppConfig):
         from marketplace.core.views import chat_panels
 
         from .invariants import proposal_escrow_problems
-        from .task_services import unassign_tasks_of_leaving_member
+        from .services import unassign_tasks_of_leaving_member
         from .views import proposal_panel_context
 
         register_check(proposal_escrow_problems)

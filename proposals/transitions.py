@@ -1,11 +1,11 @@
 """The proposal state machine: the table of transitions and the one runner that performs
 them. Every change of a proposal's status goes through `transition_run`, called by the
-use cases of `proposals.services` and `proposals.task_services` (the disputes app calls
+use cases of `proposals.services` (the disputes app calls
 those services, never this module's steps).
 
 `transition_run` performs one transition in the caller's transaction, in this order:
 
-1. `proposal_lock` — share-lock the group (who leads it and who is in it decide who is
+1. `proposal_for_update` — share-lock the group (who leads it and who is in it decide who is
    paid) and lock the proposal row (`SELECT ... FOR UPDATE`) before any other row. The
    global lock order is: the group, the proposal, then its dispute (the disputes app's
    callbacks), then the escrow accounts in `escrow.locking`'s order, and last the
@@ -308,7 +308,7 @@ def proposal_hold_group(pk: int) -> bool:
     return True
 
 
-def proposal_lock(proposal: Proposal | int) -> Proposal:
+def proposal_for_update(proposal: Proposal | int) -> Proposal:
     """Hold the proposal's group steady (`group_hold_membership`), then lock the
     proposal's row and return it fresh from the database, with its conversation and
     group loaded. Must be the transaction's first lock: the global order is the group,
@@ -359,7 +359,7 @@ def transition_check(
 
 
 def _move_escrow(proposal: Proposal, *, escrow: Escrow, actor, refund_amount) -> dict:
-    """Move the money a transition names, on a proposal locked by `proposal_lock`, under
+    """Move the money a transition names, on a proposal locked by `proposal_for_update`, under
     the idempotency key `proposal:<id>` (the escrow services file it under their own
     operation and account). Returns the proposal's fields the movement changes."""
     key = f"proposal:{proposal.pk}"
@@ -408,7 +408,7 @@ def transition_apply(
     **fields,
 ) -> Proposal:
     """Write a transition that `transition_check` allowed on a proposal locked by
-    `proposal_lock`, once its money moved: the new status and its timestamps, the
+    `proposal_for_update`, once its money moved: the new status and its timestamps, the
     `fields` the money changed, the conversation's counters, a system message in the
     chat, the notifications, and the `proposal_changed` event after commit."""
     transition = TRANSITIONS[action]
@@ -457,7 +457,7 @@ def transition_run(
     proposal: `guard` after the actor's check and before the status check, for a state
     that outranks the proposal's (a dispute already resolved); `require` after both,
     for everything else, including rows the caller writes under these locks."""
-    proposal = proposal_lock(proposal)
+    proposal = proposal_for_update(proposal)
     transition = transition_check(proposal=proposal, action=action, actor=actor, guard=guard)
     if require is not None:
         require(proposal)

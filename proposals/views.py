@@ -26,11 +26,11 @@ from marketplace.core.pages import (
     refusal,
 )
 
-from . import selectors, services, task_services, transitions
+from . import selectors, services, transitions
 from .forms import ProposalForm, RequestChangesForm, TaskAssignForm, TaskForm, TaskMoveForm
 from .models import Proposal, Task
 
-S = Proposal.Status
+Status = Proposal.Status
 
 # The buttons of a proposal card, in the order shown: (action, label, style).
 CARD_ACTIONS = [
@@ -97,12 +97,16 @@ def decorate_card(proposal: Proposal, user) -> Proposal:
         None if proposal.is_buyer else selectors.expected_member_share(proposal=proposal, user=user)
     )
     proposal.received = None
-    if proposal.status in (S.COMPLETED, S.SETTLED) and not proposal.is_buyer:
+    if proposal.status in (Status.COMPLETED, Status.SETTLED) and not proposal.is_buyer:
         proposal.received = selectors.member_share_received(proposal=proposal, user=user)
     # The latest dispute (the reverse relation: proposals do not import disputes).
     disputes = sorted(proposal.disputes.all(), key=lambda d: (d.created_at, d.pk))
     proposal.dispute = disputes[-1] if disputes else None
-    proposal.tasks_visible = proposal.status not in (S.PENDING, S.REJECTED, S.WITHDRAWN)
+    proposal.tasks_visible = proposal.status not in (
+        Status.PENDING,
+        Status.REJECTED,
+        Status.WITHDRAWN,
+    )
     return proposal
 
 
@@ -245,7 +249,7 @@ def _board_context(request, proposal: Proposal) -> dict:
     conversation = proposal.conversation
     is_leader = conversation.group.leader_id == user.pk
     members = marketplace_selectors.group_members(group_id=conversation.group_id)
-    writable = not proposal.is_legacy and proposal.status in task_services.TASKS_WRITABLE
+    writable = not proposal.is_legacy and proposal.status in services.TASKS_WRITABLE
     tasks = list(selectors.task_list(proposal=proposal))
     for task in tasks:
         mine = task.assigned_to_id == user.pk
@@ -319,7 +323,7 @@ def task_create(request, proposal_id):
     if data["assignee"] is not None:
         assignee = next(user for user in members if user.pk == data["assignee"])
     try:
-        task = task_services.task_create(
+        task = services.task_create(
             proposal=proposal,
             actor=request.user,
             title=data["title"],
@@ -344,7 +348,7 @@ def task_move(request, task_id):
         messages.error(request, "Choose the column to move the task to.")
         return _after_task_change(request, task.proposal)
     try:
-        task = task_services.task_update(
+        task = services.task_update(
             task=task, actor=request.user, status=form.cleaned_data["status"]
         )
     except DomainError as error:
@@ -367,7 +371,7 @@ def task_assign(request, task_id):
     assignee_id = form.cleaned_data["assignee"]
     assignee = next((user for user in members if user.pk == assignee_id), None)
     try:
-        task = task_services.task_update(task=task, actor=request.user, assigned_to=assignee)
+        task = services.task_update(task=task, actor=request.user, assigned_to=assignee)
     except DomainError as error:
         refusal(request, error)
     else:

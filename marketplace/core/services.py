@@ -59,7 +59,7 @@ def auth_token_obtain(*, username: str, password: str) -> str:
 # --- groups -------------------------------------------------------------------------
 
 
-def _lock_group(group: Group) -> Group:
+def _group_for_update(group: Group) -> Group:
     try:
         return Group.objects.select_for_update().get(pk=group.pk)
     except Group.DoesNotExist:
@@ -116,7 +116,7 @@ def group_create(*, leader, name: str, description: str = "", skills=()) -> Grou
 @transaction.atomic
 def group_member_add(*, group: Group, actor, user) -> GroupMembership:
     """The leader adds `user` to the group."""
-    group = _lock_group(group)
+    group = _group_for_update(group)
     _require_leader(group, actor)
     if GroupMembership.objects.filter(group=group, user=user).exists():
         raise Conflict(f"{user.username} is already a member.", code="already_member")
@@ -130,7 +130,7 @@ def group_leave(*, group: Group, user) -> None:
     """`user` leaves the group. The leader cannot: they transfer the leadership first.
     `member_left` is sent inside this transaction, after the membership is gone, so its
     receivers (proposals unassigning open tasks) commit or roll back with it."""
-    group = _lock_group(group)
+    group = _group_for_update(group)
     if group.leader_id == user.pk:
         raise Conflict(
             "The leader cannot leave the group: transfer the leadership first.",
@@ -152,7 +152,7 @@ def group_leave(*, group: Group, user) -> None:
 def group_leadership_transfer(*, group: Group, actor, new_leader_id: int) -> Group:
     """The leader hands the group to another member. Handing it to oneself changes
     nothing."""
-    group = _lock_group(group)
+    group = _group_for_update(group)
     _require_leader(group, actor)
     if new_leader_id == group.leader_id:
         return group
@@ -177,7 +177,7 @@ def group_delete(*, group: Group, actor) -> None:
     Refused with `escrow_active` while any escrow hold of the group still holds money,
     and with `group_has_history` once money has ever moved for it: ledger entries are
     never deleted, and they reference the group's wallet and holds."""
-    group = _lock_group(group)
+    group = _group_for_update(group)
     _require_leader(group, actor)
     group_deleting.send(sender=Group, group=group)
     try:

@@ -28,7 +28,7 @@ def member():
 @pytest.fixture
 def group(leader, member):
     group = GroupFactory(leader=leader, members=[member], name="Pixel Crew")
-    escrow_services.wallet_for_group(group=group)
+    escrow_services.group_wallet_get_or_open(group=group)
     return group
 
 

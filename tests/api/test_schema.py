@@ -21,7 +21,7 @@ from hypothesis import settings as hypothesis_settings
 
 from disputes.services import dispute_open
 from proposals.models import Proposal
-from proposals.task_services import task_create
+from proposals.services import task_create
 from tests.conftest import issue_token
 from tests.factories import ConversationFactory, GroupFactory, UserFactory
 from tests.proposals.factories import Team, bring_to, fund, propose

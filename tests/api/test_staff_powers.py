@@ -6,7 +6,7 @@ from djmoney.money import Money
 
 from disputes.models import Dispute
 from disputes.services import dispute_open, dispute_resolve
-from escrow.services import wallet_adjust, wallet_for_user
+from escrow.services import wallet_adjust, wallet_get_or_open
 from marketplace.core.errors import Forbidden
 from proposals.models import Proposal
 from proposals.services import proposal_refund_by_staff, proposal_release_by_staff
@@ -131,7 +131,7 @@ def test_support_staff_cannot_settle_an_undisputed_deal(service, ledger_clean):
 
 def test_finance_staff_cannot_adjust_their_own_wallet(ledger_clean):
     finance = staff_user(None, "finance")
-    wallet = wallet_for_user(user=finance)
+    wallet = wallet_get_or_open(user=finance)
 
     with pytest.raises(Forbidden, match="take part"):
         wallet_adjust(

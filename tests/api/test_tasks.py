@@ -8,8 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from disputes.services import dispute_open
 from marketplace.core.services import group_leave
 from proposals.models import Proposal, Task
-from proposals.services import proposal_cancel, proposal_confirm, proposal_deliver
-from proposals.task_services import task_create
+from proposals.services import proposal_cancel, proposal_confirm, proposal_deliver, task_create
 from tests.factories import UserFactory
 from tests.proposals.factories import bring_to, expect, make_team, money_state
 

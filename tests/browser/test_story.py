@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from disputes.models import Dispute
 from disputes.services import dispute_resolve
 from proposals.models import Proposal
-from proposals.task_services import task_create
+from proposals.services import task_create
 from tests.factories import staff_user
 from tests.proposals.factories import bring_to, make_team
 

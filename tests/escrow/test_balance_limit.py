@@ -42,7 +42,7 @@ def open_accounts(*users) -> None:
     """The wallets a release pays into, opened (empty) ahead of it: the service opens
     them before it locks anything, and an empty wallet is not a change of money."""
     for user in users:
-        services.wallet_for_user(user=user)
+        services.wallet_get_or_open(user=user)
     services.system_wallet(kind=Wallet.Kind.PLATFORM, currency="USD")
 
 
@@ -65,7 +65,7 @@ def state() -> dict:
 def seed_wallet(user, total: Decimal) -> Wallet:
     """A wallet holding `total`, with the ledger history that says so (opening balances of
     the widest entries), as if years of deposits had come in."""
-    wallet = services.wallet_for_user(user=user)
+    wallet = services.wallet_get_or_open(user=user)
     EscrowTransaction.objects.bulk_create(
         EscrowTransaction(
             kind=Kind.OPENING_BALANCE,
@@ -87,12 +87,12 @@ def seed_group_history(group, buyer, payees, total: Decimal) -> None:
     """`total` paid to the group over time (its `total_escrow_received`): each part comes
     in for the buyer, is locked in a hold and paid out as a leader commission to one of
     the `payees` in turn, so that no single wallet comes near the limit."""
-    buyer_wallet = services.wallet_for_user(user=buyer)
-    group_wallet = services.wallet_for_group(group=group)
+    buyer_wallet = services.wallet_get_or_open(user=buyer)
+    group_wallet = services.group_wallet_get_or_open(group=group)
     hold = EscrowHold.objects.create(
         buyer_wallet=buyer_wallet, group_wallet=group_wallet, amount=usd("0.00")
     )
-    wallets = [services.wallet_for_user(user=payee) for payee in payees]
+    wallets = [services.wallet_get_or_open(user=payee) for payee in payees]
     received = {wallet.pk: Decimal("0.00") for wallet in wallets}
     entries = []
     for number, amount in enumerate(chunks(total)):

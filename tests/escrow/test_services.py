@@ -273,7 +273,7 @@ def test_settle_refuses_a_refund_that_is_not_strictly_inside_the_hold(
 
 @pytest.mark.django_db(transaction=True)
 def test_row_locks_refuse_to_be_taken_outside_a_transaction(funded_buyer):
-    from escrow.locking import lock_accounts
+    from escrow.locking import accounts_for_update
 
     with pytest.raises(RuntimeError):
-        lock_accounts(wallet_ids=[Wallet.objects.get(user=funded_buyer).pk])
+        accounts_for_update(wallet_ids=[Wallet.objects.get(user=funded_buyer).pk])

@@ -14,7 +14,7 @@ from marketplace.core.errors import DomainError
 from marketplace.core.models import Notification
 from marketplace.core.notifications import notifications_mark_read, notify
 from marketplace.core.serializers import NotificationOutputSerializer
-from proposals import services, task_services
+from proposals import services
 from proposals.models import Proposal
 from tests.factories import UserFactory, staff_user
 from tests.proposals.factories import bring_to, make_team, propose
@@ -216,11 +216,11 @@ def test_assigning_a_task_tells_the_assignee_only():
     proposal = bring_to(team, S.ACCEPTED)
     m1, m2 = team.members
     since = last_id()
-    task = task_services.task_create(
+    task = services.task_create(
         proposal=proposal, actor=team.leader, title="Design", assigned_to=m1
     )
-    task_services.task_create(proposal=proposal, actor=team.leader, title="Unassigned")
-    task_services.task_create(
+    services.task_create(proposal=proposal, actor=team.leader, title="Unassigned")
+    services.task_create(
         proposal=proposal, actor=team.leader, title="Mine", assigned_to=team.leader
     )
     assert told(since) == [(m1.username, K.TASK_ASSIGNED, "New task: “Design”")]
@@ -229,10 +229,10 @@ def test_assigning_a_task_tells_the_assignee_only():
     assert note.data["task_id"] == task.pk
 
     since = last_id()
-    task = task_services.task_update(task=task, actor=m1, status="in_progress")
-    task_services.task_update(task=task, actor=team.leader, assigned_to=m1)  # unchanged
-    task_services.task_update(task=task, actor=team.leader, assigned_to=m2)
-    task_services.task_update(task=task, actor=team.leader, assigned_to=None)
+    task = services.task_update(task=task, actor=m1, status="in_progress")
+    services.task_update(task=task, actor=team.leader, assigned_to=m1)  # unchanged
+    services.task_update(task=task, actor=team.leader, assigned_to=m2)
+    services.task_update(task=task, actor=team.leader, assigned_to=None)
     assert told(since) == [(m2.username, K.TASK_ASSIGNED, "New task: “Design”")]
 
 

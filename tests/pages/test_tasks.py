@@ -4,7 +4,7 @@ buyer watches; htmx posts get the fresh board back."""
 import pytest
 
 from proposals.models import Proposal, Task
-from proposals.task_services import task_create
+from proposals.services import task_create
 from tests.factories import UserFactory
 from tests.proposals.factories import bring_to
 

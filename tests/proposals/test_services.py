@@ -16,7 +16,7 @@ from proposals import services, transitions
 from proposals.invariants import proposal_escrow_problems
 from proposals.models import Proposal, Task
 from proposals.selectors import proposals_due_for_auto_release
-from proposals.task_services import task_create
+from proposals.services import task_create
 from tests.factories import UserFactory
 
 from .factories import (

@@ -11,7 +11,7 @@ from marketplace.core.services import group_leave
 from marketplace.core.signals import member_left
 from proposals import services
 from proposals.models import Proposal, Task
-from proposals.task_services import UNSET, task_create, task_update
+from proposals.services import UNSET, task_create, task_update
 from tests.factories import UserFactory
 
 from .factories import bring_to, expect, make_team, money_state, race

@@ -8,7 +8,7 @@ from channels.testing import WebsocketCommunicator
 from djmoney.money import Money
 
 from escrow.errors import InsufficientFunds
-from escrow.services import wallet_adjust, wallet_deposit, wallet_for_user, wallet_withdraw
+from escrow.services import wallet_adjust, wallet_deposit, wallet_get_or_open, wallet_withdraw
 from marketplace.asgi import application
 from tests.conftest import issue_token
 from tests.factories import UserFactory, staff_user
@@ -57,7 +57,7 @@ def test_deposits_withdrawals_and_adjustments_update_an_open_wallet_page():
             await run(wallet_withdraw)(user=user, amount=usd("99.00"), idempotency_key="w2")
         assert await frames(socket) == []
 
-        wallet = await run(wallet_for_user)(user=user)
+        wallet = await run(wallet_get_or_open)(user=user)
         await run(wallet_adjust)(
             wallet=wallet, amount=usd("5.00"), reason="Goodwill.", actor=finance,
             idempotency_key="a",

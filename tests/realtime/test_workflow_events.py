@@ -3,7 +3,7 @@ after they commit."""
 
 import pytest
 
-from proposals import services, task_services
+from proposals import services
 from proposals.models import Proposal
 from tests.factories import staff_user
 from tests.proposals.factories import make_team, propose
@@ -97,7 +97,7 @@ def test_task_changes_reach_the_buyer_watching_the_dashboard(team):
     async def scenario():
         socket, _, _ = await connect(team.path, headers)
         task = await db(
-            task_services.task_create,
+            services.task_create,
             proposal=proposal,
             actor=team.leader,
             title="Logo",
@@ -108,7 +108,7 @@ def test_task_changes_reach_the_buyer_watching_the_dashboard(team):
         assert created["task"]["status"] == "todo"
         assert created["task"]["assigned_to"] == {"id": member.pk, "username": member.username}
 
-        await db(task_services.task_update, task=task, actor=member, status="in_progress")
+        await db(services.task_update, task=task, actor=member, status="in_progress")
         # The first task started also starts the proposal: both frames come, in any order.
         seen = {}
         while len(seen) < 2:

@@ -29,7 +29,7 @@ from djmoney.money import Money
 
 from disputes.models import Dispute
 from disputes.services import dispute_add_message, dispute_open, dispute_resolve
-from escrow.services import wallet_deposit, wallet_for_user
+from escrow.services import wallet_deposit, wallet_get_or_open
 from legacy.models import Order, Project
 from marketplace.core.models import Group, GroupMembership
 from marketplace.core.services import (
@@ -40,6 +40,7 @@ from marketplace.core.services import (
 )
 from proposals.models import Proposal, Task
 from proposals.services import (
+    TASKS_WRITABLE,
     proposal_accept,
     proposal_cancel,
     proposal_confirm,
@@ -48,11 +49,12 @@ from proposals.services import (
     proposal_reject,
     proposal_start,
     proposal_withdraw,
+    task_create,
+    task_update,
 )
-from proposals.task_services import TASKS_WRITABLE, task_create, task_update
 from proposals.transitions import TRANSITIONS
 
-S = Proposal.Status
+Status = Proposal.Status
 T = Task.Status
 
 ADMIN = ("admin", "admin-demo-pass")
@@ -138,17 +140,30 @@ class Deal(NamedTuple):
 
 # Closed deals first: a conversation's open proposal comes after its closed ones.
 DEALS = (
-    Deal("alice", PIXEL, "Logo refresh", "350.00", S.COMPLETED, "A cleaner logo, same colours."),
-    Deal("alice", DATA, "Spreadsheet import script", "250.00", S.WITHDRAWN),
-    Deal("bob", PIXEL, "Trade-show flyer", "200.00", S.CANCELLED, "One A5 flyer, two sides."),
-    Deal("bob", PIXEL, "Trade-show banner", "500.00", S.REFUNDED, "A 2 m roll-up banner."),
-    Deal("bob", DATA, "CRM data migration", "800.00", S.SETTLED, "Move 12,000 contacts."),
-    Deal("carol", PIXEL, "Menu redesign", "150.00", S.REJECTED, "A printed menu, one page."),
-    Deal("alice", PIXEL, "Bakery landing page", "1200.00", S.IN_PROGRESS, "Design and build."),
-    Deal("alice", DATA, "Sales dashboard", "900.00", S.DELIVERED, "Revenue by product, month."),
-    Deal("bob", PIXEL, "Company website redesign", "1200.00", S.PENDING, "Five pages, new look."),
-    Deal("bob", DATA, "Weekly KPI report automation", "700.00", S.DISPUTED, "CRM to PDF, weekly."),
-    Deal("carol", PIXEL, "Mobile app mockups", "650.00", S.ACCEPTED, "About ten screens."),
+    Deal(
+        "alice", PIXEL, "Logo refresh", "350.00", Status.COMPLETED, "A cleaner logo, same colours."
+    ),
+    Deal("alice", DATA, "Spreadsheet import script", "250.00", Status.WITHDRAWN),
+    Deal("bob", PIXEL, "Trade-show flyer", "200.00", Status.CANCELLED, "One A5 flyer, two sides."),
+    Deal("bob", PIXEL, "Trade-show banner", "500.00", Status.REFUNDED, "A 2 m roll-up banner."),
+    Deal("bob", DATA, "CRM data migration", "800.00", Status.SETTLED, "Move 12,000 contacts."),
+    Deal("carol", PIXEL, "Menu redesign", "150.00", Status.REJECTED, "A printed menu, one page."),
+    Deal("alice", PIXEL, "Bakery landing page", "1200.00", Status.IN_PROGRESS, "Design and build."),
+    Deal(
+        "alice", DATA, "Sales dashboard", "900.00", Status.DELIVERED, "Revenue by product, month."
+    ),
+    Deal(
+        "bob", PIXEL, "Company website redesign", "1200.00", Status.PENDING, "Five pages, new look."
+    ),
+    Deal(
+        "bob",
+        DATA,
+        "Weekly KPI report automation",
+        "700.00",
+        Status.DISPUTED,
+        "CRM to PDF, weekly.",
+    ),
+    Deal("carol", PIXEL, "Mobile app mockups", "650.00", Status.ACCEPTED, "About ten screens."),
 )
 # Tasks of the deals being worked on: (title, assignee or None, status).
 TASKS = {
@@ -291,7 +306,7 @@ def seed_groups(demo: Demo) -> None:
 def seed_wallets(demo: Demo) -> None:
     """A wallet for everyone; sandbox deposits for the buyers, under fixed keys."""
     for user in demo.users.values():
-        wallet_for_user(user=user)
+        wallet_get_or_open(user=user)
     for name, amount in DEPOSITS.items():
         wallet_deposit(
             user=demo.users[name],
@@ -403,22 +418,22 @@ MOVES = {
     "confirm": (TRANSITIONS["confirm"].sources, _confirm),
     "cancel": (TRANSITIONS["cancel"].sources, _cancel),
     "dispute": (TRANSITIONS["dispute"].sources, _dispute),
-    "evidence": ((S.DISPUTED,), _evidence),
-    "resolve": ((S.DISPUTED,), _resolve),
+    "evidence": ((Status.DISPUTED,), _evidence),
+    "resolve": ((Status.DISPUTED,), _resolve),
 }
 # The moves that take a new proposal to each status.
 PATHS = {
-    S.PENDING: (),
-    S.ACCEPTED: ("accept",),
-    S.IN_PROGRESS: ("accept", "tasks"),  # a task moving to in progress starts the work
-    S.DELIVERED: ("accept", "start", "tasks", "deliver"),
-    S.COMPLETED: ("accept", "start", "deliver", "confirm"),
-    S.REJECTED: ("reject",),
-    S.WITHDRAWN: ("withdraw",),
-    S.CANCELLED: ("accept", "cancel"),
-    S.DISPUTED: ("accept", "start", "deliver", "dispute", "evidence"),
-    S.REFUNDED: ("accept", "start", "dispute", "evidence", "resolve"),
-    S.SETTLED: ("accept", "start", "deliver", "dispute", "evidence", "resolve"),
+    Status.PENDING: (),
+    Status.ACCEPTED: ("accept",),
+    Status.IN_PROGRESS: ("accept", "tasks"),  # a task moving to in progress starts the work
+    Status.DELIVERED: ("accept", "start", "tasks", "deliver"),
+    Status.COMPLETED: ("accept", "start", "deliver", "confirm"),
+    Status.REJECTED: ("reject",),
+    Status.WITHDRAWN: ("withdraw",),
+    Status.CANCELLED: ("accept", "cancel"),
+    Status.DISPUTED: ("accept", "start", "deliver", "dispute", "evidence"),
+    Status.REFUNDED: ("accept", "start", "dispute", "evidence", "resolve"),
+    Status.SETTLED: ("accept", "start", "deliver", "dispute", "evidence", "resolve"),
 }
 
 
