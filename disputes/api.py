@@ -107,7 +107,7 @@ class DisputeDetailApi(NewWorkflowApi):
         responses={200: DisputeOutputSerializer, **errors(401, 403, 404)},
         description=(
             "A dispute with its status, outcome and evidence messages, oldest first. The "
-            "parties (the buyer and the group's members) and staff; anyone else 404."
+            "parties (the buyer and the group's members) and the support role; anyone else 404."
         ),
     )
     def get(self, request, dispute_id):
@@ -126,8 +126,8 @@ class DisputeMessageCreateApi(PostThrottleMixin, NewWorkflowApi):
         responses={201: DisputeMessageOutputSerializer, **errors(400, 401, 403, 404, 409, 429)},
         description=(
             "Adds evidence to the dispute: from a party (the buyer or a member of the "
-            "group) or support staff, while the dispute is open. 403 `permission_denied` "
-            "for other staff; 404 for anyone who cannot see the dispute; 409 "
+            "group) or support staff, while the dispute is open. 404 for anyone who cannot "
+            "see the dispute (staff without the support role included); 409 "
             "`dispute_closed` once it is resolved; 400 `invalid` for a blank body; 429 "
             "`throttled` when the caller sends too many messages a minute."
         ),

@@ -204,7 +204,7 @@ class ProposalDetailApi(NewWorkflowApi):
         responses={200: ProposalOutputSerializer, **errors(401, 403, 404)},
         description=(
             "One proposal with its money split and the time of each transition. The buyer, "
-            "the group's current members and staff; anyone else 404."
+            "the group's current members; anyone else, staff included, 404."
         ),
     )
     def get(self, request, proposal_id):
@@ -222,8 +222,8 @@ def _action_schema(
     if idempotency:
         conflicts += "; 409 `idempotency_key_reused`"
     description = (
-        f"{who} only (403 `permission_denied` for other participants and staff; 404 for "
-        f"anyone who cannot see the proposal). {effect}. {conflicts}."
+        f"{who} only (403 `permission_denied` for other participants; 404 for anyone who "
+        f"cannot see the proposal, staff included). {effect}. {conflicts}."
     )
     if idempotency:
         description += " " + IDEMPOTENCY_RULE
@@ -473,7 +473,7 @@ class TaskListCreateApi(NewWorkflowApi):
         },
         description=(
             "The proposal's tasks in order of creation, for its participants (the buyer "
-            "reads them) and staff; 404 for anyone else and for a page past the last. "
+            "reads them); 404 for anyone else, staff included, and for a page past the last. "
             "`proposal_id` is required (400 without it)."
         ),
     )
