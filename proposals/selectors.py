@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from djmoney.money import Money
 
@@ -11,8 +11,11 @@ from escrow.models import EscrowTransaction
 from escrow.money import distribute
 from escrow.selectors import paid_out_of_hold
 from marketplace.core.errors import NotFound
-from marketplace.core.models import GroupMembership
-from marketplace.core.selectors import group_is_member, group_member_ids
+from marketplace.core.selectors import (
+    conversation_participant_filter,
+    group_is_member,
+    group_member_ids,
+)
 
 from .models import Proposal, Task
 
@@ -79,21 +82,11 @@ def proposals_due_for_auto_release(*, now: datetime | None = None) -> QuerySet[P
 # --- what a user may read (the API's and the pages' visibility rules) ---------------
 
 
-def _participant_filter(user, prefix: str = "") -> Q:
-    """Rows whose proposal `user` takes part in: as the conversation's buyer or as a
-    current member of its group. `prefix` leads from the row to its proposal."""
-    user_id = getattr(user, "pk", None)
-    member = GroupMembership.objects.filter(
-        group_id=OuterRef(f"{prefix}conversation__group_id"), user_id=user_id
-    )
-    return Q(**{f"{prefix}conversation__product_owner_id": user_id}) | Q(Exists(member))
-
-
 def readable_by(user, prefix: str = "") -> Q:
     """A filter for rows whose proposal `user` may read: its participants' (CONTRACT.md).
     Staff read proposals in the admin; `is_staff` opens nothing here. `prefix` leads from
     the row to its proposal (`"proposal__"`)."""
-    return _participant_filter(user, prefix)
+    return conversation_participant_filter(user, f"{prefix}conversation__")
 
 
 def proposal_list(*, user, conversation_id: int | None = None) -> QuerySet[Proposal]:

@@ -22,7 +22,9 @@ from escrow.errors import CurrencyMismatch
 from escrow.money import Rates, fee_breakdown, parse_amount
 from escrow.selectors import group_wallet_get, wallet_get
 from marketplace.core.errors import Conflict, Forbidden, InvalidInput
-from marketplace.core.models import Conversation, GroupMembership
+from marketplace.core.models import Conversation
+from marketplace.core.selectors import conversation_with_parties
+from marketplace.core.services import membership_hold
 
 from . import events, notifications
 from .errors import AutoReleaseNotDue, InvalidTransition, NotAMember, ProposalOpen
@@ -76,9 +78,7 @@ def proposal_create(
 ) -> Proposal:
     """The group's leader offers `price` for the work; the fee breakdown is frozen with
     the rates now in force. One open proposal per conversation (409 `proposal_open`)."""
-    conversation = Conversation.objects.select_related("group", "product_owner").get(
-        pk=conversation.pk
-    )
+    conversation = conversation_with_parties(conversation_id=conversation.pk)
     if getattr(actor, "pk", None) != conversation.group.leader_id:
         raise Forbidden("Only the group's leader can send a proposal.")
     if not isinstance(price, Money):
@@ -315,12 +315,7 @@ def _require_member(proposal: Proposal, user) -> None:
     `member_left` receiver sees it), instead of leaving a task with a departed member."""
     if user is None:
         return
-    membership = (
-        GroupMembership.objects.select_for_update()
-        .filter(group_id=proposal.conversation.group_id, user_id=getattr(user, "pk", None))
-        .values_list("pk", flat=True)
-    )
-    if not list(membership[:1]):
+    if not membership_hold(group_id=proposal.conversation.group_id, user=user):
         raise NotAMember(f"{user} is not a member of the group.")
 
 

@@ -131,9 +131,20 @@ def group_member_get(*, group_id, user) -> GroupMembership | None:
 # --- conversations ------------------------------------------------------------------
 
 
-def _participant_filter(user) -> Q:
-    member = GroupMembership.objects.filter(group_id=OuterRef("group_id"), user_id=user.pk)
-    return Q(product_owner_id=user.pk) | Q(Exists(member))
+def conversation_participant_filter(user, prefix: str = "") -> Q:
+    """A filter for rows whose conversation `user` takes part in: as its buyer or as a
+    current member of its group. `prefix` leads from the row to its conversation
+    (`"conversation__"` from a proposal): proposals, tasks and disputes are read by the
+    same people as their conversation."""
+    user_id = getattr(user, "pk", None)
+    member = GroupMembership.objects.filter(group_id=OuterRef(f"{prefix}group_id"), user_id=user_id)
+    return Q(**{f"{prefix}product_owner_id": user_id}) | Q(Exists(member))
+
+
+def conversation_with_parties(*, conversation_id) -> Conversation:
+    """The conversation with its group and buyer loaded, for a service that decides
+    itself who may act on it."""
+    return Conversation.objects.select_related("group", "product_owner").get(pk=conversation_id)
 
 
 def with_unread_count(conversations: QuerySet[Conversation], *, user) -> QuerySet[Conversation]:
@@ -156,14 +167,16 @@ def with_unread_count(conversations: QuerySet[Conversation], *, user) -> QuerySe
 def conversation_list(*, user) -> QuerySet[Conversation]:
     """The conversations `user` takes part in, as the buyer or as a current member of the
     group, with their unread counts; newest first."""
-    conversations = Conversation.objects.filter(_participant_filter(user))
+    conversations = Conversation.objects.filter(conversation_participant_filter(user))
     return with_unread_count(conversations, user=user).order_by("-created_at", "-id")
 
 
 def conversation_get(*, conversation_id, user) -> Conversation:
     """A conversation `user` takes part in; anyone else is told it does not exist."""
     conversation = (
-        Conversation.objects.filter(_participant_filter(user)).filter(pk=conversation_id).first()
+        Conversation.objects.filter(conversation_participant_filter(user))
+        .filter(pk=conversation_id)
+        .first()
     )
     if conversation is None:
         raise NotFound("No such conversation.")

@@ -83,6 +83,16 @@ def group_hold_membership(*, group_id: int) -> None:
         )
 
 
+def membership_hold(*, group_id: int, user) -> bool:
+    """Whether `user` is a member of the group now; if so their membership row stays
+    locked until the caller commits, so a concurrent `group_leave` waits for the caller
+    (and its `member_left` receivers then see what the caller wrote)."""
+    memberships = GroupMembership.objects.select_for_update().filter(
+        group_id=group_id, user_id=getattr(user, "pk", None)
+    )
+    return bool(list(memberships.values_list("pk", flat=True)[:1]))
+
+
 def _require_leader(group: Group, actor) -> None:
     if group.leader_id != actor.pk:
         raise Forbidden("Only the group's leader can do this.")
