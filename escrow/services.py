@@ -3,7 +3,15 @@
 Each runs in one `transaction.atomic()`, locks its accounts in the global order of
 `escrow.locking`, then looks for an earlier run under the same idempotency key (and
 replays it), then checks, and only then posts. A refusal raises a `DomainError` before
-anything is written. Who may call a service is decided inside it.
+anything is written. Who may call a service is decided inside it:
+
+- `wallet_deposit`, `wallet_withdraw`: the wallet's own user (the callers pass the
+  signed-in user; nobody else's wallet can be named).
+- `wallet_adjust`: the finance role, never on the adjuster's own wallet.
+- `escrow_lock`, `escrow_release`, `escrow_refund`, `escrow_settle`: no caller of their
+  own. They are the ledger's half of a proposal transition, and only
+  `proposals.transitions` calls them, after the transition table's role check (buyer,
+  leader, support or finance, never a party to the case).
 
 Idempotency keys are namespaced here, never by the callers: the ledger stores a caller's
 key as `<operation>/<account>/<key>` (`withdraw/w17/…`, `release/h4/…`), where the
