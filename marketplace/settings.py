@@ -119,6 +119,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A lost database connection answers 503 with Retry-After, never a 500.
+    "marketplace.core.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -148,7 +150,13 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------
 
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+    # Connections are kept for 60 s and checked before each request reuses one, so a
+    # connection the server dropped (a restart, a killed backend) never fails a request.
+    DATABASES = {
+        "default": dj_database_url.parse(
+            os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True
+        )
+    }
     # An unreachable database makes /healthz answer 503 quickly instead of hanging.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
 else:
