@@ -33,6 +33,7 @@ import json
 import re
 from datetime import timedelta
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
@@ -112,7 +113,7 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
             code="idempotency_key_reused",
         )
     return Response(
-        record.response_body,
+        json.loads(record.response_body),
         status=record.response_status,
         headers={REPLAYED_HEADER: "true"},
     )
@@ -140,7 +141,7 @@ def idempotent(handler):
                 if not status.is_success(response.status_code):
                     raise _NotStored(response)
                 record.response_status = response.status_code
-                record.response_body = response.data
+                record.response_body = json.dumps(response.data, cls=DjangoJSONEncoder)
                 record.save(update_fields=["response_status", "response_body"])
                 return response
         except _NotStored as not_stored:

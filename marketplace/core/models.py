@@ -110,7 +110,9 @@ class IdempotencyRecord(models.Model):
     fingerprint = models.CharField(max_length=64)
     # Written in the same transaction as the insert, so never seen empty by another request.
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    # The JSON text as it was produced, keys in their order: a replay is byte for byte the
+    # first answer (a jsonb column would reorder the keys).
+    response_body = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
