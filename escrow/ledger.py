@@ -19,6 +19,8 @@ from decimal import Decimal
 from djmoney.models.fields import MoneyField
 from djmoney.money import Money
 
+from marketplace.core.formats import money_text
+
 from . import events
 from .errors import BalanceLimitExceeded
 from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet
@@ -42,10 +44,9 @@ class Leg:
 def post(legs: list[Leg], *, idempotency_key: str, actor=None) -> list[EscrowTransaction]:
     """Write the legs of one operation under one key and update the cached balances.
 
-    Refuses with `BalanceLimitExceeded`, writing nothing and leaving the accounts passed
-    in as they were, when a cached balance would exceed its column's maximum."""
+    Refuses with `BalanceLimitExceeded`, writing nothing, when a cached balance would
+    exceed its column's maximum (the caller's transaction then rolls back)."""
     touched = _touched(legs)
-    before = [(account, _balances(account)) for account in touched]
     entries = []
     for number, leg in enumerate(legs):
         entry = EscrowTransaction(
@@ -61,14 +62,9 @@ def post(legs: list[Leg], *, idempotency_key: str, actor=None) -> list[EscrowTra
         entries.append(entry)
         _move(leg.source, -leg.amount.amount, leg.kind)
         _move(leg.destination, leg.amount.amount, leg.kind)
-    try:
-        for account in touched:
-            _require_within_limit(account)
-    except BalanceLimitExceeded:
-        for account, balances in before:
-            for name, value in balances.items():
-                setattr(account, name, value)
-        raise
+    for account in touched:
+        for field in _balance_fields(type(account)):
+            _require_fits(field, getattr(account, field.name), account)
     EscrowTransaction.objects.bulk_create(entries)
     for account in touched:
         account.save()
@@ -123,27 +119,17 @@ def column_maximum(field: MoneyField) -> Decimal:
     return Decimal(10) ** (field.max_digits - places) - Decimal(1).scaleb(-places)
 
 
-def _balances(account: Account) -> dict[str, Money]:
-    return {field.name: getattr(account, field.name) for field in _balance_fields(type(account))}
-
-
-def _require_within_limit(account: Account) -> None:
-    for field in _balance_fields(type(account)):
-        value = getattr(account, field.name)
-        limit = column_maximum(field)
-        if value.amount > limit:
-            raise BalanceLimitExceeded(
-                f"The {field.name.replace('_', ' ')} of {account._meta.verbose_name} "
-                f"#{account.pk} would reach {value.amount} {value.currency}, above the "
-                f"{limit} {value.currency} a balance can hold."
-            )
+def _require_fits(field: MoneyField, value: Money, account: Account) -> None:
+    limit = column_maximum(field)
+    if value.amount > limit:
+        raise BalanceLimitExceeded(
+            f"The {field.name.replace('_', ' ')} of {account._meta.verbose_name} "
+            f"#{account.pk} would reach {money_text(value)}, above the "
+            f"{money_text(Money(limit, value.currency))} a balance can hold."
+        )
 
 
 def require_room(wallet: Wallet, amount: Money) -> None:
     """Refuse up front what `post` would refuse when crediting `amount` to `wallet`: a
     deposit asks before it charges the provider, which it must not do for nothing."""
-    limit = column_maximum(Wallet._meta.get_field("balance"))
-    if wallet.balance.amount + amount.amount > limit:
-        raise BalanceLimitExceeded(
-            f"A wallet holds at most {limit} {wallet.currency}: {amount.amount} more does not fit."
-        )
+    _require_fits(Wallet._meta.get_field("balance"), wallet.balance + amount, wallet)
