@@ -297,15 +297,11 @@ def require_role(*, proposal: Proposal, role: Role | StaffPower, actor, doing: s
 
 def proposal_hold_group(pk: int) -> bool:
     """The first lock of the global order: a share lock on the proposal's group
-    (`group_hold_membership`). False when there is no such proposal."""
-    # A proposal's group never changes, so reading it before the lock is safe.
-    group_id = (
-        Proposal.objects.filter(pk=pk).values_list("conversation__group_id", flat=True).first()
-    )
-    if group_id is None:
-        return False
-    group_hold_membership(group_id=group_id)
-    return True
+    (`group_hold_membership`), found and held in one statement. False when there is no
+    such proposal."""
+    # A proposal's group never changes, so naming it through the unlocked proposal is safe.
+    group = Proposal.objects.filter(pk=pk).values("conversation__group_id")
+    return group_hold_membership(group_id=group)
 
 
 def proposal_for_update(proposal: Proposal | int) -> Proposal:

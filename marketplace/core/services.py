@@ -12,7 +12,7 @@ added member, never interleave.
 
 from django.contrib.auth import authenticate, get_user_model
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Case, F, ProtectedError, Value, When
+from django.db.models import Case, F, ProtectedError, QuerySet, Value, When
 from django.db.models.functions import Greatest
 
 from . import events
@@ -66,21 +66,29 @@ def _group_for_update(group: Group) -> Group:
         raise NotFound("No such group.") from None
 
 
-def group_hold_membership(*, group_id: int) -> None:
+def group_hold_membership(*, group_id: int | QuerySet) -> bool:
     """Keep the group's leader and members as they are until the caller's transaction
     ends: leave, leadership transfer and delete (which lock the group row for update)
     wait for it. The proposal workflow takes it before anything else, so whoever it pays
     is who is in the group when it commits, and its lock order (group, then proposal,
-    then escrow accounts) is the one group deletion follows too.
+    then escrow accounts) is the one group deletion follows too. Returns whether there
+    is such a group.
 
-    A share lock: payouts of one group do not wait for each other. SQLite has no row
-    locks; its IMMEDIATE transactions run one at a time anyway."""
-    if connection.vendor != "postgresql":
-        return
+    `group_id` is an id or a one-value queryset of it (a proposal's group), so finding
+    the group and holding it is one statement. A share lock: payouts of one group do not
+    wait for each other. SQLite has no row locks; its IMMEDIATE transactions run one at
+    a time anyway."""
+    if isinstance(group_id, QuerySet):
+        subquery, params = group_id.query.sql_with_params()
+        target = f"({subquery})"
+    else:
+        target, params = "%s", [group_id]
+    share = " FOR SHARE" if connection.features.has_select_for_update else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT 1 FROM "{Group._meta.db_table}" WHERE "id" = %s FOR SHARE', [group_id]
+            f'SELECT 1 FROM "{Group._meta.db_table}" WHERE "id" = {target}{share}', params
         )
+        return cursor.fetchone() is not None
 
 
 def membership_hold(*, group_id: int, user) -> bool:
