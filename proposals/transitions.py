@@ -70,13 +70,12 @@ class StaffPower:
     no part in the proposal (`takes_part`): nobody judges or pays their own case."""
 
     permission: str
-    name: str
 
 
 # The support role resolves disputes; the finance role settles undisputed deals by hand.
-RESOLVE_DISPUTES = StaffPower("disputes.resolve_dispute", "support staff")
-RELEASE_ESCROW = StaffPower("proposals.release_escrow", "finance staff")
-REFUND_ESCROW = StaffPower("proposals.refund_escrow", "finance staff")
+RESOLVE_DISPUTES = StaffPower("disputes.resolve_dispute")
+RELEASE_ESCROW = StaffPower("proposals.release_escrow")
+REFUND_ESCROW = StaffPower("proposals.refund_escrow")
 
 
 class Escrow(StrEnum):
