@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from djmoney.models.fields import MoneyField
 
-from escrow.models import AMOUNT
+from escrow.money import AMOUNT
 
 
 class DisputeStatus(models.TextChoices):

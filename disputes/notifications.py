@@ -15,13 +15,10 @@ resolution runs.
 """
 
 from marketplace.core.formats import amount_text, money_text
-from marketplace.core.models import Notification
-from marketplace.core.notifications import notify
+from marketplace.core.notifications import Kind, notify
 from proposals.notifications import proposal_data
 
 from .models import Dispute
-
-Kind = Notification.Kind
 
 
 def dispute_link(dispute: Dispute) -> str:

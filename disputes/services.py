@@ -10,19 +10,26 @@ the proposal, the dispute, the escrow accounts, the conversation. Who is told wh
 in `disputes.notifications`.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from djmoney.money import Money
 
 from marketplace.core.errors import Forbidden, InvalidInput, NotFound
 from marketplace.core.selectors import group_is_member
-from proposals.models import Proposal
+from proposals.selectors import proposal_with_parties
 from proposals.services import proposal_dispute, proposal_resolve
 from proposals.transitions import RESOLVE_DISPUTES, Role, has_role, require_role
 
 from . import events, notifications
 from .errors import DisputeClosed, DisputeOpen, InvalidOutcome, InvalidRefundAmount
 from .models import Dispute, DisputeMessage
+
+if TYPE_CHECKING:
+    from proposals.models import Proposal
 
 Outcome = Dispute.Outcome
 
@@ -83,7 +90,7 @@ def dispute_add_message(*, dispute: Dispute, actor, body: str) -> DisputeMessage
     """Evidence from a party (the buyer, the group's leader or members) or the support
     role, while the dispute is open."""
     dispute = _dispute_for_update(dispute)
-    proposal = Proposal.objects.select_related("conversation__group").get(pk=dispute.proposal_id)
+    proposal = proposal_with_parties(proposal_id=dispute.proposal_id)
     if not (
         has_role(proposal=proposal, role=RESOLVE_DISPUTES, actor=actor)
         or is_dispute_party(proposal=proposal, actor=actor)

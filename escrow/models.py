@@ -20,9 +20,8 @@ from django.db.models.functions import Round
 from django.db.models.lookups import Exact
 from djmoney.models.fields import MoneyField
 
-# One amount: a price, a fee, one ledger entry. `MAX_AMOUNT` (1 000 000.00) caps every
-# operation, so twelve digits leave room to spare.
-AMOUNT = {"max_digits": 12, "decimal_places": 2, "default_currency": "USD"}
+from .money import AMOUNT
+
 # A cached balance accumulates many operations (a wallet's balance, a group's
 # `total_escrow_received` over years), so it is wider: 15 digits, up to
 # 9 999 999 999 999.99. Fifteen significant digits is exactly what an IEEE double keeps

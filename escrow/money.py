@@ -15,6 +15,11 @@ from marketplace.core.errors import InvalidInput
 
 CENT = Decimal("0.01")
 
+# The column of one amount (a price, a fee, one ledger entry), for every app's
+# MoneyFields. `MAX_AMOUNT` (1 000 000.00) caps every operation, so twelve digits leave
+# room to spare.
+AMOUNT = {"max_digits": 12, "decimal_places": 2, "default_currency": "USD"}
+
 
 def round_half_up(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)

@@ -45,12 +45,14 @@ def group_wallet_get(*, group) -> GroupWallet:
     return wallet
 
 
-def paid_out_of_hold(*, hold_id: int, user_id: int, kind: str) -> Money | None:
-    """What left the hold for the user's wallet as `kind` entries (a member's shares, a
-    leader's commission), read from the ledger; None when nothing did."""
+def member_shares_paid(*, hold_id: int, user_id: int) -> Money | None:
+    """What left the hold for the user's wallet as member shares, read from the ledger;
+    None when nothing did."""
     totals = (
         EscrowTransaction.objects.filter(
-            from_hold_id=hold_id, to_wallet__user_id=user_id, kind=kind
+            from_hold_id=hold_id,
+            to_wallet__user_id=user_id,
+            kind=EscrowTransaction.Kind.MEMBER_SHARE,
         )
         .values("amount_currency")
         .annotate(total=Sum("amount"))

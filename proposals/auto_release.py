@@ -23,8 +23,7 @@ from django.utils import timezone
 
 from marketplace.core.errors import DomainError
 from marketplace.core.formats import money_text
-from marketplace.core.models import Notification
-from marketplace.core.notifications import notify
+from marketplace.core.notifications import Kind, notify
 
 from .models import Proposal
 from .notifications import proposal_data, proposal_link
@@ -92,7 +91,7 @@ def _reminder(proposal: Proposal, days: int, due: datetime) -> None:
     )
     notify(
         user=buyer,
-        kind=Notification.Kind.AUTO_RELEASE_REMINDER,
+        kind=Kind.AUTO_RELEASE_REMINDER,
         title=title,
         body=body,
         link=proposal_link(proposal),

@@ -6,8 +6,7 @@ from django.db.models import Q
 from djmoney.models.fields import MoneyField
 from djmoney.money import Money
 
-from escrow.models import AMOUNT
-from escrow.money import CENT, Rates
+from escrow.money import AMOUNT, CENT, Rates
 
 
 class ProposalStatus(models.TextChoices):

@@ -29,13 +29,9 @@ dispute; it builds on `proposal_data`.
 
 from escrow.selectors import user_receipts
 from marketplace.core.formats import amount_text, money_text
-from marketplace.core.models import Notification
-from marketplace.core.notifications import notify
+from marketplace.core.notifications import Kind, notify
 
 from .selectors import proposal_payees
-
-Kind = Notification.Kind
-
 
 # --- shared pieces ------------------------------------------------------------------
 

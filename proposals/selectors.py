@@ -7,9 +7,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from djmoney.money import Money
 
-from escrow.models import EscrowTransaction
 from escrow.money import distribute
-from escrow.selectors import paid_out_of_hold
+from escrow.selectors import member_shares_paid
 from marketplace.core.errors import NotFound
 from marketplace.core.selectors import (
     conversation_participant_filter,
@@ -108,6 +107,12 @@ def proposal_get(*, proposal_id, user) -> Proposal:
     return proposal
 
 
+def proposal_with_parties(*, proposal_id: int) -> Proposal:
+    """The proposal with its conversation and group loaded, for a service that checks the
+    caller itself (no visibility filter)."""
+    return Proposal.objects.select_related("conversation__group").get(pk=proposal_id)
+
+
 def task_list(*, proposal: Proposal) -> QuerySet[Task]:
     """The proposal's tasks in order of creation, assignees loaded."""
     return (
@@ -133,9 +138,7 @@ def member_share_received(*, proposal: Proposal, user) -> Money | None:
     """What `user` was actually paid out of the proposal's escrow as a member share."""
     if proposal.escrow_hold_id is None:
         return None
-    return paid_out_of_hold(
-        hold_id=proposal.escrow_hold_id, user_id=user.pk, kind=EscrowTransaction.Kind.MEMBER_SHARE
-    )
+    return member_shares_paid(hold_id=proposal.escrow_hold_id, user_id=user.pk)
 
 
 def expected_member_share(*, proposal: Proposal, user) -> dict | None:

@@ -26,6 +26,9 @@ from .serializers import NotificationOutputSerializer
 
 logger = logging.getLogger("marketplace.core.notifications")
 
+# What a notification is about; other apps name their kinds through this.
+Kind = Notification.Kind
+
 
 def notification_frame(notification: Notification) -> dict:
     return {
@@ -37,7 +40,7 @@ def notification_frame(notification: Notification) -> dict:
 def notify(*, user, kind: str, title: str, body: str, link: str = "", data=None) -> Notification:
     """Store a notification for `user` in the current transaction; once it commits, e-mail
     it (users with an e-mail address only) and push it to the user's live stream."""
-    if kind not in Notification.Kind.values:
+    if kind not in Kind.values:
         raise ValueError(f"Unknown notification kind {kind!r}.")
     # Stored, pushed and listed in the same plain-JSON shape.
     data = json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
