@@ -150,15 +150,28 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------
 
 if os.environ.get("DATABASE_URL"):
-    # Connections are kept for 60 s and checked before each request reuses one, so a
-    # connection the server dropped (a restart, a killed backend) never fails a request.
-    DATABASES = {
-        "default": dj_database_url.parse(
-            os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True
-        )
-    }
-    # An unreachable database makes /healthz answer 503 quickly instead of hanging.
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+    # Each server process keeps a pool of connections (Django's psycopg pool): under ASGI
+    # every request runs in its own context, so persistent connections (CONN_MAX_AGE)
+    # would open a new connection per request. A pooled connection is checked before it
+    # is handed out, so one the server dropped (a restart, a killed backend) never fails
+    # a request; a request that waits DB_POOL_TIMEOUT seconds for a free connection
+    # answers 503 (DatabaseUnavailableMiddleware). Size the pools so that processes times
+    # DB_POOL_MAX_SIZE stays below PostgreSQL's max_connections.
+    from psycopg_pool import ConnectionPool
+
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            # An unreachable database makes /healthz answer 503 quickly instead of hanging.
+            "connect_timeout": 5,
+            "pool": {
+                "min_size": env_int("DB_POOL_MIN_SIZE", 2, minimum=0),
+                "max_size": env_int("DB_POOL_MAX_SIZE", 20),
+                "timeout": env_int("DB_POOL_TIMEOUT", 5),
+                "check": ConnectionPool.check_connection,
+            },
+        }
+    )
 else:
     # The embedded default. IMMEDIATE transactions take SQLite's write lock at BEGIN, so
     # two writers queue instead of failing half-way with "database is locked".

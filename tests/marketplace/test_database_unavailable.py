@@ -49,3 +49,39 @@ def test_a_page_answers_503_too(client, reconnect_after):
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert b"try again" in response.content
+
+
+def _terminate_idle_backends() -> int:
+    """Terminate every idle backend of the test database but the caller's own: what a
+    PostgreSQL restart or an operator's pg_terminate_backend does to a pool."""
+    params = connection.get_connection_params()
+    for name in ("cursor_factory", "context", "pool"):
+        params.pop(name, None)
+    with psycopg.connect(**params, autocommit=True) as killer:
+        return killer.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND state = 'idle'"
+        ).fetchone()[0]
+
+
+def test_a_pooled_connection_killed_while_idle_never_fails_the_next_request():
+    assert connection.pool is not None, "PostgreSQL connections come from the pool"
+    client = token_client(UserFactory())
+    assert client.get("/api/me").status_code == 200
+    connection.close()  # the test's own connection goes back to the pool too
+
+    assert _terminate_idle_backends() >= 1
+
+    assert client.get("/api/me").status_code == 200
+
+
+def test_sequential_requests_reuse_pooled_connections():
+    client = token_client(UserFactory())
+    opened_before = connection.pool.get_stats().get("connections_num", 0)
+
+    for _ in range(20):
+        assert client.get("/api/me").status_code == 200
+
+    opened = connection.pool.get_stats().get("connections_num", 0) - opened_before
+    assert opened <= 2, f"{opened} new connections for 20 requests"
