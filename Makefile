@@ -16,7 +16,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 NPM ?= npm
 SPECTRAL := node_modules/.bin/spectral
 
-.PHONY: install run test lint format constraints
+.PHONY: install run test lint format constraints bench audit bank
 
 install: $(VENV)/.installed
 
@@ -26,19 +26,23 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12), "Python 3.12 is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	touch $@
 
 constraints: install
 	$(BIN)/python -m pip freeze --exclude-editable > constraints.txt
 
+# --ws-max-size: uvicorn refuses a websocket frame over 64 KiB (close 1009) before reading
+# it; the same number as settings.WEBSOCKET_MAX_FRAME_BYTES (tests/security checks it).
 run: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	@echo "Serving on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
-	DEBUG=1 $(BIN)/python manage.py auto_release --loop --interval 60 & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	DEBUG=1 $(BIN)/uvicorn marketplace.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+	DEBUG=1 $(BIN)/python manage.py auto_release --loop --interval 60 & scheduler=$$!; \
+	DEBUG=1 $(BIN)/python manage.py db_worker --interval 1 --no-reload & worker=$$!; \
+	trap 'kill $$scheduler $$worker 2>/dev/null' EXIT INT TERM; \
+	DEBUG=1 $(BIN)/uvicorn marketplace.asgi:application --host $(HOST) --port $(PORT) --lifespan off \
+		--ws-max-size 65536
 
 # Spectral, pinned in package.json and package-lock.json, installed exactly as locked:
 # again whenever either file is newer than the last install (npm ci starts from an empty
@@ -77,3 +81,26 @@ test: lint
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Known vulnerabilities of every package installed in .venv (pip-audit against PyPI's
+# advisory data; AUDIT_ARGS="-s osv" asks OSV instead). --strict fails when a package
+# could not be checked, so "No known vulnerabilities found" means each one was.
+audit: install
+	$(BIN)/pip-audit --strict --local --skip-editable --progress-spinner off $(AUDIT_ARGS)
+
+# The benchmark suite, apart from the tests (bench/README.md says how to read its table):
+# it makes its own bench_* databases on the PostgreSQL of BENCH_POSTGRES (default
+# postgres://postgres@127.0.0.1:5432) and uses Redis db 12 (BENCH_REDIS_URL), needs
+# pgbench, and takes about ten minutes on 2 cores. BENCH_QUICK=1 for a faster pass,
+# BENCH_ARGS="--only http" (services, http, realtime, data) for some sections.
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The bank test under faults, the long version (tests/bank/run.py; a short one runs in
+# the suite): BANK_WORKERS workers (default 8) run a random mix of money and group calls
+# through the services and the HTTP API for BANK_SECONDS (default 300) while a worker is
+# SIGKILLed, backends are terminated and PostgreSQL and Redis restart, then every call is
+# checked against the ledger. It starts its own PostgreSQL cluster (port 55432, as user
+# postgres when run as root) and Redis (port 6390); BANK_ARGS adds options (--help).
+bank: install
+	$(BIN)/python -m tests.bank.run $(BANK_ARGS)

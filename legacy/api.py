@@ -19,6 +19,7 @@ from marketplace.core.api_common import (
     paginated,
     paginated_response,
 )
+from marketplace.core.limits import DESCRIPTION_MAX_LENGTH
 
 from . import selectors, services
 
@@ -86,7 +87,9 @@ class ProjectListApi(DeprecatedApi):
 class ProjectCreateApi(DeprecatedApi):
     class ProjectCreateInputSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=200)
-        description = serializers.CharField(allow_blank=True, default="")
+        description = serializers.CharField(
+            allow_blank=True, default="", max_length=DESCRIPTION_MAX_LENGTH
+        )
         budget = AmountInputField()
         currency = serializers.CharField(required=False)
 

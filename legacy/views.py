@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from escrow.money import parse_amount
 from marketplace.core.errors import DomainError
 from marketplace.core.formats import money_text
+from marketplace.core.limits import DESCRIPTION_MAX_LENGTH
 from marketplace.core.pages import page_login_required, refusal
 
 from . import selectors, services
@@ -18,7 +19,9 @@ from . import selectors, services
 
 class ProjectForm(forms.Form):
     title = forms.CharField(max_length=200)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(
+        required=False, max_length=DESCRIPTION_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+    )
     budget = forms.CharField(
         max_length=20,
         help_text="For example 500.00.",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -97,12 +98,16 @@ INSTALLED_APPS = [
     # API tokens, stored as digests with an expiry (`marketplace.core.api_tokens`). Before
     # the core, whose admin replaces knox's token admin.
     "knox",
+    # Failed sign-ins counted per account and per client address (SECURITY below).
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "djmoney",
     "channels",
     "waffle",
     "django_htmx",
+    # Background tasks stored in the database, run by `manage.py db_worker` (TASKS below).
+    "django_tasks_db",
     # The apps, from the ground floor up: the core domain (label "marketplace"), then
     # escrow -> proposals -> disputes, legacy beside them; last the project package
     # itself (label "project": demo data, the operations dashboard).
@@ -116,7 +121,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header on every response (SECURE_CSP below).
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Latency per route and database timings (`/metrics`); static files are not measured.
+    "marketplace.observability.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # A lost database connection answers 503 with Retry-After, never a 500.
@@ -126,6 +135,10 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Sign-in and sign-up pages: the per-address rate of API_THROTTLE_AUTH.
+    "marketplace.core.throttling.SignInRateMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"
@@ -142,6 +155,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # `csp_nonce` for the admin's and the API docs' few inline tags.
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -196,7 +211,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # No socket timeout: redis-py 8 defaults to 5 s, which cuts the layer's
+                # own 5 s blocking read (BZPOPMIN) and drops every socket idle that long
+                # (channels_redis#422).
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
                 # A slow consumer cannot grow memory without bound: at most 100 queued
                 # frames per channel, dropped after a minute.
                 "capacity": 100,
@@ -208,16 +226,32 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # The cache counts rate limits (API throttles, chat messages): shared through Redis when
-# there is one, so limits hold across server processes.
+# there is one, so limits hold across server processes. Django's backends, with each call
+# timed for `/metrics` (`marketplace.timed_cache`).
+# While Redis is unreachable it reads as an empty cache (`marketplace.cache_fallback`).
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "marketplace.cache_fallback.FallbackRedisCache",
+            "LOCATION": REDIS_URL,
+        }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "marketplace.timed_cache.TimedLocMemCache"}}
+
+# Background tasks (e-mail) are rows in the database, on PostgreSQL and on the embedded
+# default alike: enqueued in the caller's transaction, run by `manage.py db_worker`, which
+# `make run` starts beside the server (a production deployment runs it as a service).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 CHAT_MESSAGE_MAX_LENGTH = 5000
 CHAT_MESSAGES_PER_MINUTE = env_int("CHAT_MESSAGES_PER_MINUTE", 30, minimum=1)
+# While Redis (the counters' cache) is away, chat is not rate limited rather than refused.
+RATELIMIT_FAIL_OPEN = True
+# The largest websocket frame, in bytes (a 5000-character message in JSON fits easily).
+# The server refuses larger ones before reading them: uvicorn's `--ws-max-size 65536`
+# (Makefile, README) must say the same; consumers also close with 1009 above it.
+WEBSOCKET_MAX_FRAME_BYTES = 65536
 
 # --- Auth, i18n, static ---------------------------------------------------------------
 
@@ -248,6 +282,70 @@ STORAGES = {
     },
 }
 
+# --- Security -------------------------------------------------------------------------
+
+# How many proxies (load balancers) in front of the app append to X-Forwarded-For. The
+# client address is then the entry that many places from the right, the one the outermost
+# proxy saw; entries to its left are whatever the client sent. 0 (the default, no proxy)
+# ignores the header. `marketplace.core.throttling.client_address` is the one reader.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+
+_THROTTLE_RATE = re.compile(r"[1-9][0-9]{0,8}/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def env_throttle_rate(name: str, default: str) -> str:
+    """A rate as DRF writes it: requests / period, e.g. `20/min`."""
+    raw = os.environ.get(name, "").strip() or default
+    if not _THROTTLE_RATE.fullmatch(raw):
+        raise _refuse(name, "a rate such as 20/min (per s, min, hour or day)", raw)
+    return raw
+
+
+# Every sign-in and registration request (pages, admin and API) from one client address.
+API_THROTTLE_AUTH = env_throttle_rate("API_THROTTLE_AUTH", "20/min")
+
+# Failed sign-ins (page, admin and API token) lock the account, and separately the client
+# address, once they reach LOGIN_FAILURE_LIMIT, until LOGIN_LOCKOUT_MINUTES after the last
+# one (django-axes; `manage.py axes_reset_username <name>` lifts it early).
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1, maximum=1000)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=10080)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_CLIENT_IP_CALLABLE = "marketplace.core.throttling.client_address"
+AXES_USERNAME_CALLABLE = "marketplace.core.throttling.sign_in_account"
+AXES_LOCKOUT_CALLABLE = "marketplace.core.throttling.locked_out_response"
+# Counters in the shared cache (Redis) where there is one; the embedded default, without
+# Redis, keeps them in its database instead of one process's memory.
+AXES_HANDLER = (
+    "axes.handlers.cache.AxesCacheHandler"
+    if REDIS_URL
+    else "axes.handlers.database.AxesDatabaseHandler"
+)
+AXES_ENABLE_ADMIN = False
+# No row per successful sign-in.
+AXES_DISABLE_ACCESS_LOG = True
+
+# No inline script, style or event handler in the pages: everything comes from our own
+# static files. The nonce is for the Django admin's and the API docs' few inline tags.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    # The favicon and Swagger UI's icons are data: URLs.
+    "img-src": [CSP.SELF, "data:"],
+    # htmx requests and the websockets (same origin).
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
 # --- API ------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -256,12 +354,20 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's parsers, JSON's refusing documents nested too deeply (marketplace.core.api_common).
+    "DEFAULT_PARSER_CLASSES": [
+        "marketplace.core.api_common.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "COERCE_DECIMAL_TO_STRING": True,
     "EXCEPTION_HANDLER": "marketplace.core.api_errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"auth": "20/min", "messages": "30/min"},
+    "DEFAULT_THROTTLE_RATES": {"auth": API_THROTTLE_AUTH, "messages": "30/min"},
+    # DRF's own reading of X-Forwarded-For follows the same count (see client_address).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     # Content negotiation by Accept header only: a stray `?format=` is not a 404.
     "URL_FORMAT_OVERRIDE": None,
 }
@@ -297,6 +403,10 @@ sign in again), and a user keeps at most 10 tokens, the oldest dropped first. On
 register, token, the schema and the docs are open to anonymous callers; anything else
 without valid credentials answers 401 (`not_authenticated`, or `authentication_failed`
 for a bad or expired token). The browser pages use the session cookie (with CSRF).
+`DELETE /api/auth/token` signs out: it revokes the token it is sent with (204). Changing
+the password revokes every token of the user. Sign-in is rate limited per client address,
+and after 10 failed sign-ins (by default) an account, and separately an address, is refused
+for 15 minutes even with the right password: 429 `throttled` with `Retry-After`.
 
 ## Money
 
@@ -355,8 +465,9 @@ timestamps are ISO 8601 in UTC. The deprecated project and order endpoints answe
     "TAGS": [
         {
             "name": "auth",
-            "description": "Register an account and sign in for an API token "
-            "(`Authorization: Token <token>`). Open to anonymous callers; rate limited.",
+            "description": "Register an account, sign in for an API token "
+            "(`Authorization: Token <token>`) and sign out. Registering and signing in are "
+            "open to anonymous callers and rate limited.",
         },
         {"name": "me", "description": "The signed-in account, with its wallet."},
         {
@@ -421,6 +532,7 @@ timestamps are ISO 8601 in UTC. The deprecated project and order endpoints answe
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "marketplace.schema_hooks.type_nullable_compositions",
+        "marketplace.schema_hooks.document_unsupported_media_type",
     ],
     # Swagger UI and ReDoc served from our own static files: no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -516,5 +628,17 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
+# --- Metrics (`/metrics`, `/admin/metrics/`) -------------------------------------------
+
 # `/metrics` answers staff sessions, or `Authorization: Bearer <METRICS_TOKEN>` when set.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Several server processes (`uvicorn --workers N`) add up their request, database and
+# cache figures through prometheus_client's files in this directory, which the script
+# starting the server empties first; unset, each process keeps its own in memory
+# (`marketplace.observability`). prometheus_client reads the variable itself: checked here
+# so that a wrong path stops the start instead of failing every request.
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+if PROMETHEUS_MULTIPROC_DIR and not os.path.isdir(PROMETHEUS_MULTIPROC_DIR):
+    raise ImproperlyConfigured(
+        f"PROMETHEUS_MULTIPROC_DIR must be an existing directory; got {PROMETHEUS_MULTIPROC_DIR!r}."
+    )

@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,12 +23,14 @@ from marketplace.core import selectors as marketplace_selectors
 from marketplace.core.api_common import (
     IDEMPOTENCY_RULE,
     AmountInputField,
+    JSONParser,
     error_example,
     errors,
     paginated,
     paginated_response,
 )
 from marketplace.core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from marketplace.core.limits import DESCRIPTION_MAX_LENGTH
 from marketplace.core.rollout import NewWorkflowEnabled
 
 from . import selectors, services
@@ -107,7 +108,9 @@ _DELIVERED_AT = "2026-05-20T16:00:00.000000Z"
 class ProposalCreateInputSerializer(serializers.Serializer):
     conversation_id = _id_field()
     title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, default="", allow_blank=True)
+    description = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=DESCRIPTION_MAX_LENGTH
+    )
     price = AmountInputField(help_text='A decimal string with at most two places, e.g. "1000.00".')
     currency = serializers.ChoiceField(
         choices=list(settings.CURRENCIES),
@@ -422,7 +425,9 @@ def _naming_assignee(call):
 class TaskCreateInputSerializer(serializers.Serializer):
     proposal_id = _id_field()
     title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, default="", allow_blank=True)
+    description = serializers.CharField(
+        required=False, default="", allow_blank=True, max_length=DESCRIPTION_MAX_LENGTH
+    )
     assigned_to_id = _id_field(required=False, allow_null=True, default=None)
     due_date = serializers.DateField(required=False, allow_null=True, default=None)
 

@@ -3,12 +3,16 @@
 from django import forms
 from django.conf import settings
 
+from marketplace.core.limits import DESCRIPTION_MAX_LENGTH
+
 from .models import Task
 
 
 class ProposalForm(forms.Form):
     title = forms.CharField(max_length=200)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(
+        required=False, max_length=DESCRIPTION_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
+    )
     # Parsed by `escrow.money.parse_amount` in the view, like the API does.
     price = forms.CharField(
         max_length=20,
@@ -33,7 +37,9 @@ def _member_choices(members, *, blank: str):
 
 class TaskForm(forms.Form):
     title = forms.CharField(max_length=200)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    description = forms.CharField(
+        required=False, max_length=DESCRIPTION_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
+    )
     assignee = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 

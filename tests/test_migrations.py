@@ -21,6 +21,8 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from djmoney.money import Money
 
+from marketplace.core.names import skeleton
+
 APPS = ("marketplace", "escrow", "proposals", "disputes", "legacy")
 
 OLD_STATE = [
@@ -54,6 +56,9 @@ NEW_TABLES = (
     "dispute_messages",
 )
 ADDED_COLUMNS = {
+    # The look-alike skeletons (marketplace.core.names), filled in for the old rows.
+    "users": {"username_skeleton"},
+    "groups": {"name_skeleton"},
     "conversations": {"active_proposal_id", "total_proposals", "total_completed_projects"},
     "conversation_messages": {"metadata"},
     "wallets": {
@@ -337,6 +342,14 @@ def test_forward_keeps_every_old_row_and_opens_the_ledger(migrator):
         # Only the wallets table gains rows (the external accounts, checked below).
         if table != "wallets":
             assert now.keys() == before[table].keys(), table
+
+    # The old names got their look-alike skeletons.
+    for table, name, skeleton_column in (
+        ("users", "username", "username_skeleton"),
+        ("groups", "name", "name_skeleton"),
+    ):
+        named = rows(table, only={"id", name, skeleton_column}).values()
+        assert named and all(row[skeleton_column] == skeleton(row[name]) for row in named)
 
     # Legacy flags.
     assert {r["is_legacy"] for r in rows("projects").values()} == {True}

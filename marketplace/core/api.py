@@ -7,25 +7,29 @@ What every app's API shares lives in `api_common`. `me` shows the caller's walle
 one place where the core's API reads from escrow (the domain modules never do).
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
 )
-from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from . import selectors, services
+from . import accounts, api_tokens, selectors, services
 from .api_common import (
     errors,
     paginated,
     paginated_response,
 )
+from .api_tokens import ApiTokenAuthentication
+from .limits import GROUP_DESCRIPTION_MAX_LENGTH, SEARCH_MAX_LENGTH, SKILL_MAX_LENGTH
 from .serializers import UserRefSerializer
+from .throttling import SignInRateThrottle
 
 User = get_user_model()
 
@@ -36,19 +40,18 @@ User = get_user_model()
 class RegisterApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "auth"
+    throttle_classes = [SignInRateThrottle]
 
     class RegisterInputSerializer(serializers.Serializer):
         username = serializers.CharField(
             max_length=150, validators=User._meta.get_field("username").validators
         )
         password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
-        email = serializers.EmailField()
+        email = serializers.EmailField(max_length=254)
 
         def validate_username(self, value):
-            if User.objects.filter(username__iexact=value).exists():
-                raise serializers.ValidationError("This username is taken.")
+            if refusal := accounts.username_refusal(value):
+                raise serializers.ValidationError(refusal)
             return value
 
         def validate(self, attrs):
@@ -70,27 +73,40 @@ class RegisterApi(APIView):
         auth=[],
         description=(
             "Creates an account (with an empty wallet); open to anyone, no credentials. "
-            "Then sign in with `POST /api/auth/token`. 400 `invalid` naming the fields: a "
-            "username taken (in any case) or not valid, a password the password rules "
-            "refuse, an invalid e-mail; 429 `throttled`."
+            "Then sign in with `POST /api/auth/token`. The username is stored "
+            "NFKC-normalised. 400 `invalid` naming the fields: a username taken (in any "
+            "case), too like an existing one (look-alike letters from another alphabet, or "
+            "a capital `I` for `l`), mixing alphabets or not valid, a password the password "
+            "rules refuse, an invalid e-mail; 429 `throttled` (per client address, "
+            "`Retry-After` says when to try again)."
         ),
     )
     def post(self, request):
         serializer = self.RegisterInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.user_register(**serializer.validated_data)
+        user = accounts.user_register(**serializer.validated_data)
         return Response(self.RegisterOutputSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
 class TokenApi(APIView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "auth"
+    """`POST` signs in (open to anyone); `DELETE` signs the presenting token out."""
+
+    def _method(self) -> str | None:
+        # None while drf-spectacular builds the view for the schema.
+        return getattr(self.request, "method", None)
+
+    def get_authenticators(self):
+        return [ApiTokenAuthentication()] if self._method() == "DELETE" else []
+
+    def get_permissions(self):
+        return [IsAuthenticated()] if self._method() == "DELETE" else [AllowAny()]
+
+    def get_throttles(self):
+        return [SignInRateThrottle()] if self._method() == "POST" else []
 
     class TokenInputSerializer(serializers.Serializer):
-        username = serializers.CharField()
-        password = serializers.CharField(write_only=True, trim_whitespace=False)
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
 
     class TokenOutputSerializer(serializers.Serializer):
         token = serializers.CharField()
@@ -104,15 +120,39 @@ class TokenApi(APIView):
             "Signs in: a new API token for `Authorization: Token <token>`; open to anyone, "
             "no credentials. The token is shown only here (the server keeps a digest), "
             "expires after `API_TOKEN_TTL_DAYS` (30 days by default), and a user keeps at "
-            "most 10 tokens, the oldest dropped first. 400 `invalid_credentials` for a "
-            "wrong username or password or an inactive account; 429 `throttled`."
+            "most 10 tokens, the oldest dropped first. Changing the password revokes every "
+            "token of the user. 400 `invalid_credentials` for a wrong username or password "
+            "or an inactive account; 429 `throttled` with `Retry-After` when the client "
+            "address sends too many sign-ins, or after too many failed sign-ins for the "
+            "account or from the address (both are then refused for a while, even with the "
+            "right password)."
         ),
     )
     def post(self, request):
         serializer = self.TokenInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        key = services.auth_token_obtain(**serializer.validated_data)
+        try:
+            key = accounts.auth_token_obtain(request=request, **serializer.validated_data)
+        except accounts.SignInLocked as locked:
+            raise exceptions.Throttled(
+                wait=settings.AXES_COOLOFF_TIME.total_seconds(), detail=locked.message
+            ) from None
         return Response(self.TokenOutputSerializer({"token": key}).data)
+
+    @extend_schema(
+        operation_id="auth_token_revoke",
+        request=None,
+        responses={204: None, **errors(401)},
+        description=(
+            "Signs out: revokes the token this request is sent with (only that one; a "
+            "password change revokes them all). It then answers 401 "
+            "`authentication_failed` everywhere, websockets opened with it are closed. "
+            "401 without a valid token (a browser session is not a token)."
+        ),
+    )
+    def delete(self, request):
+        api_tokens.token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- groups -------------------------------------------------------------------------
@@ -141,20 +181,29 @@ class GroupDetailOutputSerializer(serializers.Serializer):
 
 
 def _group_detail_response(group_id, *, status_code=status.HTTP_200_OK) -> Response:
+    """The group as it is now. A write's handler reads it inside the write's transaction
+    (`transaction.atomic` on the handler): read after the commit, a lost connection would
+    answer 503 ("nothing was written") for a change that was made."""
     group = selectors.group_detail(group_id=group_id)
     return Response(GroupDetailOutputSerializer(group).data, status=status_code)
 
 
 class GroupListCreateApi(APIView):
     class GroupFilterSerializer(serializers.Serializer):
-        search = serializers.CharField(required=False, default="", allow_blank=True)
-        skill = serializers.CharField(required=False, default="", allow_blank=True)
+        search = serializers.CharField(
+            required=False, default="", allow_blank=True, max_length=SEARCH_MAX_LENGTH
+        )
+        skill = serializers.CharField(
+            required=False, default="", allow_blank=True, max_length=SKILL_MAX_LENGTH
+        )
 
     class GroupCreateInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=120)
-        description = serializers.CharField(required=False, default="", allow_blank=True)
+        description = serializers.CharField(
+            required=False, default="", allow_blank=True, max_length=GROUP_DESCRIPTION_MAX_LENGTH
+        )
         skills = serializers.ListField(
-            child=serializers.CharField(max_length=50, allow_blank=True),
+            child=serializers.CharField(max_length=SKILL_MAX_LENGTH, allow_blank=True),
             required=False,
             default=list,
             max_length=30,
@@ -204,9 +253,13 @@ class GroupListCreateApi(APIView):
         description=(
             "Creates a group (with its group wallet); any signed-in user, who becomes its "
             "leader and first member. Skills are trimmed, blanks and repeats (in any "
-            "case) dropped. 400 `invalid` naming the fields."
+            "case) dropped; the description has at most 2000 characters. 400 `invalid` "
+            "naming the fields; 400 `group_name_taken` when the name is another group's "
+            "(in any case), looks like it (look-alike letters from another alphabet) or "
+            "mixes alphabets."
         ),
     )
+    @transaction.atomic  # the answer is read before the commit: see _group_detail_response
     def post(self, request):
         serializer = self.GroupCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -244,26 +297,26 @@ class GroupDetailApi(APIView):
 
 class GroupMemberAddApi(APIView):
     class GroupMemberAddInputSerializer(serializers.Serializer):
-        username = serializers.SlugRelatedField(
-            slug_field="username", queryset=User.objects.filter(is_active=True)
-        )
+        username = serializers.CharField(max_length=150)
 
     @extend_schema(
         operation_id="groups_members_add",
         request=GroupMemberAddInputSerializer,
         responses={201: GroupMemberOutputSerializer, **errors(400, 401, 403, 404, 409)},
         description=(
-            "Adds an active user, by username, as a member. The leader only (403 "
-            "`permission_denied`). 400 `invalid` for an unknown username; 409 "
-            "`already_member`."
+            "Adds an active user, by username (in any case), as a member. The leader only: "
+            "anyone else gets 403 `permission_denied`, whether the username exists or not. "
+            "400 `invalid` with one message for a username nobody has and for a user who "
+            "cannot be added (a deactivated account), so the answer tells nobody who has an "
+            "account; 409 `already_member`."
         ),
     )
     def post(self, request, group_id):
         group = selectors.group_get(group_id=group_id)
         serializer = self.GroupMemberAddInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        membership = services.group_member_add(
-            group=group, actor=request.user, user=serializer.validated_data["username"]
+        membership = services.group_member_add_by_username(
+            group=group, actor=request.user, username=serializer.validated_data["username"]
         )
         return Response(
             GroupMemberOutputSerializer(membership).data, status=status.HTTP_201_CREATED
@@ -282,6 +335,7 @@ class GroupLeaveApi(APIView):
             "not a member."
         ),
     )
+    @transaction.atomic
     def post(self, request, group_id):
         group = selectors.group_get(group_id=group_id)
         services.group_leave(group=group, user=request.user)
@@ -302,6 +356,7 @@ class GroupLeadershipTransferApi(APIView):
             "`new_leader_not_member` unless the user is a member."
         ),
     )
+    @transaction.atomic
     def post(self, request, group_id):
         group = selectors.group_get(group_id=group_id)
         serializer = self.GroupLeadershipTransferInputSerializer(data=request.data)

@@ -9,10 +9,16 @@ live tokens, the oldest dropped first.
 
 The REST API (`ApiTokenAuthentication`) and the websocket handshake (`user_for_key`)
 verify a key the same way, expiry included.
+
+A token ends by deleting its row (so `post_delete` fires for each, and whoever holds a
+connection opened with it can close it): `DELETE /api/auth/token` (`token_revoke`), a
+password change (every token of the user), expiry, the cap above, or the admin.
 """
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import check_password
+from django.db.models.signals import pre_save
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
@@ -84,3 +90,42 @@ def user_for_key(key: str):
     except exceptions.AuthenticationFailed:
         return None
     return user
+
+
+def token_revoke(*, token) -> None:
+    """Ends one token (the one a client presents to sign out)."""
+    token.delete()
+
+
+def tokens_revoke_all(*, user) -> int:
+    """Ends every token of `user`; returns how many there were. A queryset delete still
+    sends `post_delete` for each row whenever a receiver listens for it."""
+    deleted, _ = get_token_model().objects.filter(user=user).delete()
+    return deleted
+
+
+def _revoke_tokens_when_the_password_changes(sender, instance, update_fields=None, **kwargs):
+    """Every API token of a user ends when their password changes, wherever it changes
+    (the password page, the admin, `changepassword`). Their other sessions end by
+    themselves: Django checks each session against the password hash. A new hash of the
+    same password (Django upgrading its hasher at sign-in) ends nothing."""
+    if instance.pk is None or (update_fields is not None and "password" not in update_fields):
+        return
+    stored = sender.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
+    if stored is None or stored == instance.password:
+        return
+    # Django keeps the new raw password on the instance until it is saved.
+    raw = getattr(instance, "_password", None)
+    if raw is not None and check_password(raw, stored):
+        return
+    tokens_revoke_all(user=instance)
+
+
+def connect_password_change_revocation() -> None:
+    """Called in `MarketplaceConfig.ready()`, so every process (web, admin, management
+    commands) revokes the tokens of the passwords it changes."""
+    pre_save.connect(
+        _revoke_tokens_when_the_password_changes,
+        sender=settings.AUTH_USER_MODEL,
+        dispatch_uid="tokens-end-with-password",
+    )

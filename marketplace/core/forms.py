@@ -4,6 +4,9 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import UsernameField
 
+from .accounts import username_refusal
+from .limits import GROUP_DESCRIPTION_MAX_LENGTH, SEARCH_MAX_LENGTH, SKILL_MAX_LENGTH
+
 User = get_user_model()
 
 
@@ -14,18 +17,28 @@ class SignUpForm(forms.Form):
         help_text="Letters, digits and @ . + - _ only.",
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     password1 = forms.CharField(
         label="Password",
+        max_length=128,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
         label="Password again",
+        max_length=128,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"]
+        if refusal := username_refusal(username):
+            raise forms.ValidationError(refusal)
+        return username
 
     def clean(self):
         data = super().clean()
@@ -42,8 +55,8 @@ class SignUpForm(forms.Form):
 
 
 class GroupSearchForm(forms.Form):
-    q = forms.CharField(label="Search", required=False, max_length=100)
-    skill = forms.CharField(label="Skill", required=False, max_length=50)
+    q = forms.CharField(label="Search", required=False, max_length=SEARCH_MAX_LENGTH)
+    skill = forms.CharField(label="Skill", required=False, max_length=SKILL_MAX_LENGTH)
 
 
 def _split_skills(raw: str) -> list[str]:
@@ -52,7 +65,11 @@ def _split_skills(raw: str) -> list[str]:
 
 class GroupCreateForm(forms.Form):
     name = forms.CharField(max_length=120)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(
+        required=False,
+        max_length=GROUP_DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     skills = forms.CharField(
         required=False, max_length=1000, help_text="Separated by commas, e.g. django, design."
     )
@@ -61,8 +78,8 @@ class GroupCreateForm(forms.Form):
         skills = _split_skills(self.cleaned_data["skills"])
         if len(skills) > 30:
             raise forms.ValidationError("At most 30 skills.")
-        if any(len(skill.strip()) > 50 for skill in skills):
-            raise forms.ValidationError("Each skill has at most 50 characters.")
+        if any(len(skill.strip()) > SKILL_MAX_LENGTH for skill in skills):
+            raise forms.ValidationError(f"Each skill has at most {SKILL_MAX_LENGTH} characters.")
         return skills
 
 

@@ -1,19 +1,58 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+from . import names
+from .limits import GROUP_DESCRIPTION_MAX_LENGTH
+
+
+def _with_skeleton(update_fields, name_field: str, skeleton_field: str):
+    """`save()`'s update_fields, with the skeleton wherever the name is saved."""
+    if update_fields is None or name_field not in update_fields:
+        return update_fields
+    return {*update_fields, skeleton_field}
+
 
 class User(AbstractUser):
+    # `names.skeleton(username)`, kept by save(): a look-alike of an existing username
+    # (`alice` spelt with a Cyrillic a) is found with one indexed lookup.
+    username_skeleton = models.TextField(db_index=True, editable=False)
+
     class Meta:
         db_table = "users"
+
+    def username_refusal(self) -> str | None:
+        """Why this username cannot be taken (mixed scripts, or another user's in any case
+        or by look), or None."""
+        return names.lookalike_refusal(
+            self.username,
+            noun="username",
+            existing=type(self).objects.exclude(pk=self.pk),
+            name_field="username",
+            skeleton_field="username_skeleton",
+        )
+
+    def clean(self):
+        super().clean()  # NFKC-normalises the username
+        # No username: the form has already said what is wrong with it.
+        if self.username and (refusal := self.username_refusal()):
+            raise ValidationError({"username": refusal})
+
+    def save(self, *args, update_fields=None, **kwargs):
+        self.username_skeleton = names.skeleton(self.username)
+        update_fields = _with_skeleton(update_fields, "username", "username_skeleton")
+        super().save(*args, update_fields=update_fields, **kwargs)
 
 
 class Group(models.Model):
     """A group of freelancers that buyers hire as one. Its leader is one of its members."""
 
     name = models.CharField(max_length=120)
-    description = models.TextField(blank=True)
+    # `names.skeleton(name)`, kept by save(), like the username's.
+    name_skeleton = models.TextField(db_index=True, editable=False)
+    description = models.TextField(blank=True, max_length=GROUP_DESCRIPTION_MAX_LENGTH)
     skills = models.JSONField(default=list, blank=True)
     leader = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="led_groups"
@@ -22,9 +61,32 @@ class Group(models.Model):
 
     class Meta:
         db_table = "groups"
+        # Discovery lists the newest first, a page at a time. Searching name and
+        # description has trigram indexes on PostgreSQL (migration 0013).
+        indexes = [models.Index(fields=["-created_at", "-id"], name="groups_newest_first")]
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, update_fields=None, **kwargs):
+        self.name_skeleton = names.skeleton(self.name)
+        update_fields = _with_skeleton(update_fields, "name", "name_skeleton")
+        super().save(*args, update_fields=update_fields, **kwargs)
+
+    def name_refusal(self) -> str | None:
+        """Why this name cannot be taken (mixed scripts, or another group's in any case or
+        by look), or None."""
+        return names.lookalike_refusal(
+            self.name,
+            noun="group name",
+            existing=type(self).objects.exclude(pk=self.pk),
+            name_field="name",
+            skeleton_field="name_skeleton",
+        )
+
+    def clean(self):
+        if self.name and (refusal := self.name_refusal()):
+            raise ValidationError({"name": refusal})
 
 
 class MembershipQuerySet(models.QuerySet):

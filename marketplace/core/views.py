@@ -8,7 +8,7 @@ API, turn a `DomainError` into a flash message in plain words, redirect.
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model, login
+from django.contrib.auth import login
 from django.core.paginator import Paginator
 from django.db.models import Count, Max, Prefetch
 from django.http import Http404, HttpRequest
@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import selectors, services
+from . import accounts, selectors, services
 from .errors import DomainError
 from .forms import (
     GroupCreateForm,
@@ -36,8 +36,6 @@ from .pages import (
 )
 from .rollout import flag_active_for
 
-User = get_user_model()
-
 GROUPS_PER_PAGE = 12
 
 
@@ -52,7 +50,7 @@ def signup(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            user = services.user_register(
+            user = accounts.user_register(
                 username=data["username"], email=data["email"], password=data["password1"]
             )
         except DomainError as error:
@@ -132,14 +130,18 @@ def my_groups(request):
     form = GroupCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        group = services.group_create(
-            leader=request.user,
-            name=data["name"],
-            description=data["description"],
-            skills=data["skills"],
-        )
-        messages.success(request, f"Your group {group.name} is ready. Add its members below.")
-        return redirect("group_manage", group_id=group.pk)
+        try:
+            group = services.group_create(
+                leader=request.user,
+                name=data["name"],
+                description=data["description"],
+                skills=data["skills"],
+            )
+        except DomainError as error:
+            form.add_error("name", error.message)
+        else:
+            messages.success(request, f"Your group {group.name} is ready. Add its members below.")
+            return redirect("group_manage", group_id=group.pk)
     groups = (
         Group.objects.filter(memberships__user=request.user)
         .select_related("leader")
@@ -183,17 +185,14 @@ def group_member_add(request, group_id):
     membership = _membership_or_404(request, group_id)
     form = MemberAddForm(request.POST)
     if form.is_valid():
-        username = form.cleaned_data["username"].strip()
-        user = User.objects.filter(username__iexact=username, is_active=True).first()
-        if user is None:
-            messages.error(request, f"There is no one called {username!r} on the site.")
+        try:
+            added = services.group_member_add_by_username(
+                group=membership.group, actor=request.user, username=form.cleaned_data["username"]
+            )
+        except DomainError as error:
+            refusal(request, error)
         else:
-            try:
-                services.group_member_add(group=membership.group, actor=request.user, user=user)
-            except DomainError as error:
-                refusal(request, error)
-            else:
-                messages.success(request, f"{user.username} joined {membership.group.name}.")
+            messages.success(request, f"{added.user.username} joined {membership.group.name}.")
     else:
         messages.error(request, "Enter the username of the person to add.")
     return redirect("group_manage", group_id=group_id)

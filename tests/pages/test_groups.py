@@ -112,7 +112,7 @@ def test_create_a_group_and_add_members(as_user):
     response = csrf_post(client, f"/groups/{group.pk}/members/", {"username": "helper"})
     assert flashes(response) == ["helper is already a member."]
     response = csrf_post(client, f"/groups/{group.pk}/members/", {"username": "ghost"})
-    assert flashes(response) == ["There is no one called 'ghost' on the site."]
+    assert flashes(response) == ["There is no such user, or they cannot be added to a group."]
     members = GroupMembership.objects.filter(group=group).order_by("joined_at", "id")
     assert list(members.values_list("user__username", flat=True)) == ["boss", "helper"]
     assert "Crew" in text(client.get("/groups/mine/"))
@@ -125,8 +125,10 @@ def test_members_cannot_add_members_and_do_not_see_the_leader_forms(as_user):
     page = text(client.get(f"/groups/{group.pk}/manage/"))
     assert "Add a member" not in page and "Delete the group" not in page
     response = csrf_post(client, f"/groups/{group.pk}/members/", {"username": "nobody"})
-    # The lookup fails first; with a real user the service refuses.
-    assert flashes(response) == ["There is no one called 'nobody' on the site."]
+    # Refused before the name is looked up: the answer says nothing of who exists.
+    assert flashes(response) == [
+        "You are not allowed to do that. Only the group's leader can do this."
+    ]
     other = UserFactory(username="other")
     response = csrf_post(client, f"/groups/{group.pk}/members/", {"username": other.username})
     assert flashes(response) == [
