@@ -11,11 +11,11 @@ from rest_framework.views import APIView
 
 from . import selectors, services
 from .api_common import (
-    PostThrottleMixin,
     errors,
     paginated,
     paginated_response,
 )
+from .chat_limits import RateLimited
 from .models import Group
 from .notifications import notifications_mark_read
 from .serializers import MessageOutputSerializer, NotificationOutputSerializer
@@ -129,8 +129,9 @@ class ConversationReadApi(APIView):
         )
 
 
-class ConversationMessagesApi(PostThrottleMixin, APIView):
-    throttle_scope = "messages"
+class ConversationMessagesApi(APIView):
+    """Posting is rate limited by `services.message_send` (the budget the chat page and
+    the websocket share), not by a DRF throttle with a counter of its own."""
 
     class MessageInputSerializer(serializers.Serializer):
         body = serializers.CharField(max_length=5000)
@@ -168,7 +169,9 @@ class ConversationMessagesApi(PostThrottleMixin, APIView):
             "A participant (the buyer or a current member of the group) writes in the chat; "
             "the message also reaches open websockets. 404 for anyone else; 400 `invalid` "
             "naming `body` when it is blank or longer than 5000 characters; 429 "
-            "`throttled` when the caller sends too many messages a minute."
+            "`rate_limited` (with `Retry-After`, in seconds) when the caller sends more than "
+            "`CHAT_MESSAGES_PER_MINUTE` (default 30) messages a minute, counted together with "
+            "the chat page and the websocket."
         ),
     )
     def post(self, request, conversation_id):
@@ -181,6 +184,12 @@ class ConversationMessagesApi(PostThrottleMixin, APIView):
             conversation=conversation, sender=request.user, **serializer.validated_data
         )
         return Response(MessageOutputSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if isinstance(exc, RateLimited):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
 
 
 # --- notifications ------------------------------------------------------------------

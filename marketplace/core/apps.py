@@ -12,6 +12,10 @@ class MarketplaceConfig(AppConfig):
     verbose_name = "Marketplace"
 
     def ready(self):
+        from .api_tokens import connect_password_change_revocation
         from .startup import warn_if_email_goes_to_console
+        from .token_sockets import connect_token_revocation
 
         warn_if_email_goes_to_console()
+        connect_token_revocation()
+        connect_password_change_revocation()

@@ -1,4 +1,5 @@
-"""Writes of the core domain: accounts, groups, memberships, conversations and messages.
+"""Writes of the core domain: groups, memberships, conversations and messages (accounts
+are in `marketplace.core.accounts`).
 
 Every function is one use case: keyword-only arguments, the acting user explicit, one
 transaction. Refusals raise a `DomainError` before anything is written. The apps above
@@ -10,50 +11,18 @@ leadership or membership, so a leave and a leadership transfer, or a delete and 
 added member, never interleave.
 """
 
-from django.contrib.auth import authenticate, get_user_model
-from django.db import IntegrityError, connection, models, transaction
+from django.contrib.auth import get_user_model
+from django.db import connection, models, transaction
 from django.db.models import Case, F, ProtectedError, QuerySet, Value, When
 from django.db.models.functions import Greatest
 
-from . import events
-from .api_tokens import token_issue
+from . import events, names
+from .chat_limits import MESSAGE, chat_rate_check
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .models import Conversation, ConversationReadMark, Group, GroupMembership, Message
-from .signals import group_created, group_deleting, member_left, user_registered
+from .signals import group_created, group_deleting, member_left
 
 User = get_user_model()
-
-
-# --- accounts -----------------------------------------------------------------------
-
-
-@transaction.atomic
-def user_register(*, username: str, email: str, password: str):
-    """Create an account and its (empty) wallet. The password has been checked against
-    the validators by the caller; usernames are unique regardless of case."""
-    if User.objects.filter(username__iexact=username).exists():
-        raise InvalidInput(f"The username {username!r} is taken.", code="username_taken")
-    try:
-        with transaction.atomic():
-            user = User.objects.create_user(username=username, email=email, password=password)
-    except IntegrityError:
-        # A concurrent registration took the name between the check and the insert.
-        raise InvalidInput(f"The username {username!r} is taken.", code="username_taken") from None
-    user_registered.send(sender=User, user=user)
-    return user
-
-
-@transaction.atomic
-def auth_token_obtain(*, username: str, password: str) -> str:
-    """A new API token (its key) for the user with these credentials. Only its digest is
-    stored, so it is shown this once; it expires after `API_TOKEN_TTL_DAYS`."""
-    user = authenticate(username=username, password=password)
-    if user is None:
-        raise InvalidInput(
-            "Unable to log in with the given username and password.",
-            code="invalid_credentials",
-        )
-    return token_issue(user)
 
 
 # --- groups -------------------------------------------------------------------------
@@ -119,13 +88,18 @@ def _clean_skills(skills) -> list[str]:
 
 @transaction.atomic
 def group_create(*, leader, name: str, description: str = "", skills=()) -> Group:
-    """A new group led by `leader`, who is its first member; with its group wallet."""
-    group = Group.objects.create(
-        name=name.strip(),
+    """A new group led by `leader`, who is its first member; with its group wallet. Its
+    name is stored NFKC-normalised and refused when it mixes scripts or looks like an
+    existing group's (`marketplace.core.names`)."""
+    group = Group(
+        name=names.normalize(name),
         description=description,
         skills=_clean_skills(skills),
         leader=leader,
     )
+    if refusal := group.name_refusal():
+        raise InvalidInput(refusal, code="group_name_taken", fields={"name": [refusal]})
+    group.save()
     GroupMembership.objects.create(group=group, user=leader)
     group_created.send(sender=Group, group=group)
     return group
@@ -141,6 +115,24 @@ def group_member_add(*, group: Group, actor, user) -> GroupMembership:
     membership = GroupMembership.objects.create(group=group, user=user)
     membership.group = group
     return membership
+
+
+# One answer for a username that does not exist and one the leader may not add, so
+# adding members cannot be used to find out who has an account.
+NOT_ADDABLE = "There is no such user, or they cannot be added to a group."
+
+
+@transaction.atomic
+def group_member_add_by_username(*, group: Group, actor, username: str) -> GroupMembership:
+    """The leader adds the active user called `username` (in any case). Who may add is
+    decided before the name is looked up: anyone else is refused (403) whether or not
+    the name exists."""
+    group = _group_for_update(group)
+    _require_leader(group, actor)
+    user = User.objects.filter(username__iexact=names.normalize(username), is_active=True).first()
+    if user is None:
+        raise InvalidInput(NOT_ADDABLE, code="invalid", fields={"username": [NOT_ADDABLE]})
+    return group_member_add(group=group, actor=actor, user=user)
 
 
 @transaction.atomic
@@ -227,7 +219,7 @@ def conversation_track_proposal(
     """The conversation's counters after a change of one of its proposals: the open one
     is `active_proposal_id` (cleared when that one closes), `total_proposals` counts
     creations and `total_completed_projects` completions. Called inside the proposal's
-    transaction, last in the lock order; `conversation` is refreshed."""
+    transaction, last in the lock order; `conversation` follows."""
     if is_open:
         active = Value(proposal_id)
     else:
@@ -242,9 +234,14 @@ def conversation_track_proposal(
     if completed:
         changes["total_completed_projects"] = F("total_completed_projects") + 1
     Conversation.objects.filter(pk=conversation.pk).update(**changes)
-    conversation.refresh_from_db(
-        fields=["active_proposal_id", "total_proposals", "total_completed_projects"]
-    )
+    # The open proposal is known (one at a time per conversation, under its proposal's
+    # lock); the counters moved in the database and are read again if anyone asks.
+    if is_open:
+        conversation.active_proposal_id = proposal_id
+    elif conversation.active_proposal_id == proposal_id:
+        conversation.active_proposal_id = None
+    for counter in changes.keys() - {"active_proposal_id"}:
+        conversation.__dict__.pop(counter, None)  # deferred: loaded again on access
 
 
 @transaction.atomic
@@ -272,6 +269,8 @@ def message_send(*, conversation: Conversation, sender, body: str) -> Message:
     body = body.strip()
     if not body:
         raise InvalidInput("A message needs a body.", code="blank_message")
+    # Here, not in the page, API or socket: every way in spends the same budget.
+    chat_rate_check(user_id=sender.pk, action=MESSAGE)
     return message_create(conversation=conversation, sender=sender, body=body)
 
 

@@ -39,6 +39,19 @@
     var typingTimer = null;
     var lastTypingSent = 0;
     var pending = {};
+    // Read frames go out at most once a second, carrying the newest id seen (the server
+    // limits them per user, and writes the read mark only when it moves forward).
+    var readTimer = null;
+    var readUpTo = 0;
+
+    function markRead(messageId) {
+      if (messageId > readUpTo) readUpTo = messageId;
+      if (readTimer) return;
+      readTimer = setTimeout(function () {
+        readTimer = null;
+        live.send({ type: "read", last_message_id: readUpTo });
+      }, 1000);
+    }
 
     function setState(state) {
       if (!status) return;
@@ -98,9 +111,7 @@
         case "message.created":
           addMessage(frame.message);
           // Read while looking at it: the unread badge stays at zero for this chat.
-          if (document.visibilityState === "visible") {
-            live.send({ type: "read", last_message_id: frame.message.id });
-          }
+          if (document.visibilityState === "visible") markRead(frame.message.id);
           break;
         case "message.ack":
           delete pending[frame.client_id];
@@ -123,6 +134,8 @@
           }
           break;
         case "error":
+          // A refused typing or read notice is not the writer's business.
+          if (frame.frame === "typing" || frame.frame === "read") break;
           if (errorBox && frame.error) errorBox.textContent = frame.error.message;
           if (frame.client_id && pending[frame.client_id] && form) {
             form.elements.body.value = pending[frame.client_id];

@@ -2,6 +2,8 @@
 `WebsocketCommunicator`, over the real channels-redis layer. They are transactional: the
 consumer reads the database from its own thread."""
 
+import time
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
@@ -9,6 +11,7 @@ from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 
 from marketplace.asgi import application
+from marketplace.core.chat_limits import MESSAGE, chat_rate_usage
 from tests.conftest import issue_token
 from tests.factories import ConversationFactory, GroupFactory, UserFactory
 
@@ -63,3 +66,11 @@ def chat(transactional_db):
     chat.path = f"/ws/conversations/{conversation.pk}/"
     chat.headers = {user.username: token_headers(user) for user in (buyer, member, group.leader)}
     return chat
+
+
+def with_room_in_the_rate_window(user, action: str = MESSAGE, room: float = 15) -> None:
+    """The chat limits count in fixed minutes (staggered per user): a test that counts up
+    to a limit first waits out a window that would end within `room` seconds."""
+    usage = chat_rate_usage(user_id=user.pk, action=action, count=False)
+    if usage["time_left"] < room:
+        time.sleep(usage["time_left"] + 1)
