@@ -67,7 +67,7 @@ def post(legs: list[Leg], *, idempotency_key: str, actor=None) -> list[EscrowTra
             _require_fits(field, getattr(account, field.name), account)
     EscrowTransaction.objects.bulk_create(entries)
     for account in touched:
-        account.save()
+        account.save(update_fields=[field.name for field in _balance_fields(type(account))])
     events.wallets_changed(
         account for account in touched if isinstance(account, Wallet) and account.caches_balance
     )

@@ -46,6 +46,7 @@ from .locking import accounts_for_update
 from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet
 from .money import Rates, distribute, parse_amount
 from .payments import payment_provider
+from .tasks import withdrawal_payout
 
 logger = logging.getLogger("escrow.operations")
 Kind = EscrowTransaction.Kind
@@ -68,6 +69,24 @@ def wallet_get_or_open(*, user, currency: str = "USD") -> Wallet:
         },
     )
     return wallet
+
+
+def wallets_get_or_open(*, users, currency: str = "USD") -> dict[int, Wallet]:
+    """`wallet_get_or_open` for several users at once, by user id: one query when every
+    wallet exists (the usual case of a payout), two more when some must be opened."""
+    user_ids = {user.pk for user in users}
+    wallets = {wallet.user_id: wallet for wallet in Wallet.objects.filter(user_id__in=user_ids)}
+    missing = user_ids - wallets.keys()
+    if missing:
+        zero = _zero_balances(currency, "balance", "available_balance", "escrow_balance")
+        Wallet.objects.bulk_create(
+            [Wallet(user_id=user_id, kind=Wallet.Kind.USER, **zero) for user_id in missing],
+            ignore_conflicts=True,  # opened meanwhile by a concurrent request
+        )
+        wallets.update(
+            (wallet.user_id, wallet) for wallet in Wallet.objects.filter(user_id__in=missing)
+        )
+    return wallets
 
 
 def group_wallet_get_or_open(*, group, currency: str = "USD") -> GroupWallet:
@@ -160,7 +179,7 @@ def _log(operation: str, *, key: str, actor, legs: list[EscrowTransaction], **fi
         logger.info("%s ok", operation, extra=extra)
         metrics.count_operation("ok")
 
-    transaction.on_commit(emit)
+    transaction.on_commit(emit, robust=True)  # a log or metrics failure fails nothing
 
 
 def _refusals_logged(operation: str):
@@ -202,10 +221,10 @@ def _refusals_logged(operation: str):
     return decorate
 
 
-def _hold_for_update(hold_id: int, *extra_wallet_ids: int):
+def _hold_for_update(hold: EscrowHold, *extra_wallet_ids: int):
     """Lock a hold, its buyer's wallet, any other wallets and its group wallet, and wire
-    the locked instances together so every change lands on one object."""
-    hold = EscrowHold.objects.get(pk=hold_id)
+    the locked instances together so every change lands on one object. (A hold's wallets
+    never change, so the caller's copy of the hold names them.)"""
     holds, wallets, group_wallets = accounts_for_update(
         hold_ids=[hold.pk],
         wallet_ids=[hold.buyer_wallet_id, *extra_wallet_ids],
@@ -325,8 +344,8 @@ def wallet_withdraw(*, user, amount: Money, idempotency_key: str, actor=None) ->
         debit_label="the withdrawal of",
     )
     if posted:  # a replay asks for no second payout
-        transaction.on_commit(
-            lambda: payment_provider().payout(user_id=user.pk, amount=amount, reference=key)
+        withdrawal_payout.enqueue(
+            user_id=user.pk, amount=str(amount.amount), currency=str(amount.currency), reference=key
         )
     return entry
 
@@ -393,10 +412,9 @@ def _payout_legs(
 def _payees(leader, members, currency: str) -> tuple[int, list[int], Wallet]:
     """Wallet ids of the leader and members, and the platform account: created if need be
     before any lock is taken."""
-    leader_wallet = wallet_get_or_open(user=leader, currency=currency)
-    member_wallets = [wallet_get_or_open(user=member, currency=currency) for member in members]
+    wallets = wallets_get_or_open(users=[leader, *members], currency=currency)
     platform = system_wallet(kind=Wallet.Kind.PLATFORM, currency=currency)
-    return leader_wallet.pk, [wallet.pk for wallet in member_wallets], platform
+    return wallets[leader.pk].pk, [wallets[member.pk].pk for member in members], platform
 
 
 def _require_held(hold: EscrowHold) -> None:
@@ -421,7 +439,7 @@ def _pay_out(
     leader_id, member_ids, platform = _payees(leader, members, hold.amount_currency)
     key = _ledger_key(key_operation, hold, idempotency_key)
     with transaction.atomic():
-        hold, wallets = _hold_for_update(hold.pk, leader_id, *member_ids)
+        hold, wallets = _hold_for_update(hold, leader_id, *member_ids)
         replayed = _replay(
             key,
             matches=lambda legs: (
@@ -486,7 +504,7 @@ def escrow_refund(*, hold: EscrowHold, idempotency_key: str, actor=None) -> list
     """Give everything in the hold back to the buyer's available balance."""
     key = _ledger_key("refund", hold, idempotency_key)
     with transaction.atomic():
-        hold, _ = _hold_for_update(hold.pk)
+        hold, _ = _hold_for_update(hold)
         replayed = _replay(key)
         if replayed:
             return replayed

@@ -29,7 +29,7 @@ dispute; it builds on `proposal_data`.
 
 from escrow.selectors import user_receipts
 from marketplace.core.formats import amount_text, money_text
-from marketplace.core.notifications import Kind, notify
+from marketplace.core.notifications import Kind, Note, notify_all
 
 from .selectors import proposal_payees
 
@@ -66,16 +66,21 @@ def _team(proposal) -> list:
     return [leader, *(member for member in members if member.pk != leader.pk)]
 
 
+def _note(user, *, proposal, kind, title, body, **data) -> Note:
+    return Note(
+        user=user,
+        kind=kind,
+        title=title,
+        body=body,
+        link=proposal_link(proposal),
+        data=proposal_data(proposal, **data),
+    )
+
+
 def _tell(users, *, proposal, kind, title, body, **data) -> None:
-    for user in users:
-        notify(
-            user=user,
-            kind=kind,
-            title=title,
-            body=body,
-            link=proposal_link(proposal),
-            data=proposal_data(proposal, **data),
-        )
+    notify_all(
+        _note(user, proposal=proposal, kind=kind, title=title, body=body, **data) for user in users
+    )
 
 
 # --- proposals ----------------------------------------------------------------------
@@ -216,32 +221,33 @@ def escrow_paid_out(*, proposal, entries) -> None:
     """After a release, refund or split (`entries`, what the escrow service posted): each
     user who received money is told their exact total (payment_received for the group's
     side, refund_received for the buyer)."""
-    receipts = user_receipts(entries=entries)
-    for receipt in receipts:
-        total = receipt.total
-        data = {"amount": amount_text(total), "currency": str(total.currency), "status": None}
-        if receipt.refund:
-            _tell(
-                [receipt.user],
-                proposal=proposal,
-                kind=Kind.REFUND_RECEIVED,
-                title=f"You were refunded {money_text(total)} for “{proposal.title}”",
-                body="The money is back in your available balance.",
-                **data,
-            )
-        else:
-            parts = ", ".join(
-                f"{entry.get_kind_display().lower()} {money_text(entry.amount)}"
-                for entry in receipt.entries
-            )
-            _tell(
-                [receipt.user],
-                proposal=proposal,
-                kind=Kind.PAYMENT_RECEIVED,
-                title=f"You received {money_text(total)} for “{proposal.title}”",
-                body=f"Paid from the escrow ({parts}) into your available balance.",
-                **data,
-            )
+    notify_all(_receipt_note(proposal, receipt) for receipt in user_receipts(entries=entries))
+
+
+def _receipt_note(proposal, receipt) -> Note:
+    total = receipt.total
+    data = {"amount": amount_text(total), "currency": str(total.currency), "status": None}
+    if receipt.refund:
+        return _note(
+            receipt.user,
+            proposal=proposal,
+            kind=Kind.REFUND_RECEIVED,
+            title=f"You were refunded {money_text(total)} for “{proposal.title}”",
+            body="The money is back in your available balance.",
+            **data,
+        )
+    parts = ", ".join(
+        f"{entry.get_kind_display().lower()} {money_text(entry.amount)}"
+        for entry in receipt.entries
+    )
+    return _note(
+        receipt.user,
+        proposal=proposal,
+        kind=Kind.PAYMENT_RECEIVED,
+        title=f"You received {money_text(total)} for “{proposal.title}”",
+        body=f"Paid from the escrow ({parts}) into your available balance.",
+        **data,
+    )
 
 
 # --- tasks --------------------------------------------------------------------------

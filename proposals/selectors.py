@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from djmoney.money import Money
@@ -14,6 +13,7 @@ from marketplace.core.selectors import (
     conversation_participant_filter,
     group_is_member,
     group_member_ids,
+    group_members,
 )
 
 from .models import Proposal, Task
@@ -42,12 +42,8 @@ def proposal_payees(*, proposal: Proposal):
     joining (`joined_at`, then membership id) so the leftover cents go to the earliest.
     """
     group = proposal.conversation.group
-    User = get_user_model()
-    leader = User.objects.get(pk=group.leader_id)
-    participant_ids = set(proposal.participants.values_list("pk", flat=True))
-    member_ids = [pk for pk in group_member_ids(group_id=group.pk) if pk in participant_ids]
-    users = User.objects.in_bulk(member_ids)
-    return leader, [users[pk] for pk in member_ids]
+    members = group_members(group_id=group.pk, among=proposal.participants.values("pk"))
+    return group.leader, members
 
 
 def payout_preview(proposal: Proposal, *, refund: bool) -> list[tuple[str, str, Money]]:

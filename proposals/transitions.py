@@ -305,9 +305,10 @@ def proposal_hold_group(pk: int) -> bool:
 
 def proposal_for_update(proposal: Proposal | int) -> Proposal:
     """Hold the proposal's group steady (`group_hold_membership`), then lock the
-    proposal's row and return it fresh from the database, with its conversation and
-    group loaded. Must be the transaction's first lock: the global order is the group,
-    the proposal, its dispute, the escrow accounts (`escrow.locking`), the conversation."""
+    proposal's row and return it fresh from the database, with its conversation, buyer,
+    group, leader and escrow hold loaded (the hold unlocked: the escrow services lock
+    it). Must be the transaction's first lock: the global order is the group, the
+    proposal, its dispute, the escrow accounts (`escrow.locking`), the conversation."""
     require_transaction()
     pk = getattr(proposal, "pk", proposal)
     if not proposal_hold_group(pk):
@@ -315,7 +316,9 @@ def proposal_for_update(proposal: Proposal | int) -> Proposal:
     try:
         return (
             Proposal.objects.select_for_update(of=("self",))
-            .select_related("conversation__group")
+            .select_related(
+                "conversation__product_owner", "conversation__group__leader", "escrow_hold"
+            )
             .get(pk=pk)
         )
     except Proposal.DoesNotExist:  # deleted with its group while we waited
@@ -370,7 +373,8 @@ def _move_escrow(proposal: Proposal, *, escrow: Escrow, actor, refund_amount) ->
             actor=actor,
         )
         # The group's members now are the participants, who share the pool on release.
-        proposal.participants.set(group_member_ids(group_id=group.pk))
+        # A pending proposal has none yet, so adding them is one INSERT.
+        proposal.participants.add(*group_member_ids(group_id=group.pk))
         return {"escrow_hold": hold, "escrow_amount": proposal.price}
     if escrow == Escrow.REFUND:
         entries = escrow_refund(hold=proposal.escrow_hold, idempotency_key=key, actor=actor)
@@ -415,7 +419,7 @@ def transition_apply(
             setattr(proposal, stamp, now)
     for name, value in fields.items():
         setattr(proposal, name, value)
-    proposal.save()
+    proposal.save(update_fields=["status", *transition.stamps, *fields, "updated_at"])
     update_conversation_counters(proposal)
     announce_in_chat(proposal, transition.message, note=note, refund_amount=refund_amount)
     notifications.proposal_transitioned(proposal=proposal, action=action, note=note)

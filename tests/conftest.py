@@ -11,6 +11,8 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
 
 EMBEDDED = "embedded"
 
@@ -117,6 +119,24 @@ def ledger_clean():
         assert problems == [], "\n".join(problems)
 
     return check
+
+
+def run_background_tasks() -> None:
+    """Run the queued background tasks (e-mail) as `manage.py db_worker` does, in the
+    test's own transaction (the command would recycle the connection between tasks)."""
+    worker = Worker(
+        queue_names=["default"],
+        excluded_queue_names=[],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="tests",
+    )
+    for task_result in DBTaskResult.objects.ready().order_by("enqueued_at"):
+        task_result.claim(worker.worker_id)
+        worker.run_task(task_result)
 
 
 def issue_token(user) -> str:

@@ -34,7 +34,7 @@ import re
 from datetime import timedelta
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
@@ -94,16 +94,45 @@ def request_fingerprint(request) -> str:
     return hashlib.sha256(f"{request.method}\n{path}\n{body}".encode()).hexdigest()
 
 
+def _insert(*, user, key: str, fingerprint: str) -> IdempotencyRecord | None:
+    """Insert the record in one statement, or None when (user, key) is taken. A
+    concurrent insert of the same key waits here until the other transaction ends."""
+    record = IdempotencyRecord(user=user, key=key, fingerprint=fingerprint)
+    record.created_at = timezone.now()
+    table = IdempotencyRecord._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (user_id, key, fingerprint, response_body, created_at)"
+            " VALUES (%s, %s, %s, '', %s) ON CONFLICT (user_id, key) DO NOTHING RETURNING id",
+            [user.pk, key, fingerprint, record.created_at],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    record.pk = row[0]
+    return record
+
+
 def _claim(*, user, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
     """Insert the record, or find the one a concurrent or earlier request committed.
-    Returns it and whether this request inserted it (and so must run the handler)."""
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(user=user, key=key, fingerprint=fingerprint)
-            return record, True
-    except IntegrityError:
-        # The insert waited for the other transaction holding this key; it has committed.
-        return IdempotencyRecord.objects.get(user=user, key=key), False
+    Returns it and whether this request claimed it (and so must run the handler)."""
+    record = _insert(user=user, key=key, fingerprint=fingerprint)
+    if record is not None:
+        return record, True
+    record = IdempotencyRecord.objects.get(user=user, key=key)
+    cutoff = timezone.now() - TTL
+    if record.created_at >= cutoff:
+        return record, False
+    # Expired but not purged yet (`purge_expired` runs beside the server, not in the
+    # request): the key is free again. Of two requests renewing it, the conditional
+    # update lets one through; the other waits for it and replays its answer.
+    renewed = IdempotencyRecord.objects.filter(pk=record.pk, created_at__lt=cutoff).update(
+        fingerprint=fingerprint, response_status=None, response_body="", created_at=timezone.now()
+    )
+    if renewed:
+        record.fingerprint = fingerprint
+        return record, True
+    return IdempotencyRecord.objects.get(pk=record.pk), False
 
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
@@ -131,9 +160,6 @@ def idempotent(handler):
         fingerprint = request_fingerprint(request)
         try:
             with transaction.atomic():
-                IdempotencyRecord.objects.filter(
-                    user=request.user, key=key, created_at__lt=timezone.now() - TTL
-                ).delete()
                 record, claimed = _claim(user=request.user, key=key, fingerprint=fingerprint)
                 if not claimed:
                     return _replay(record, fingerprint)
@@ -151,8 +177,9 @@ def idempotent(handler):
 
 
 def purge_expired(*, now=None) -> int:
-    """Delete records older than 24 h (`manage.py purge_idempotency_records`, from cron);
-    returns how many. Expired keys are also cleared one by one when they come back."""
+    """Delete records older than 24 h (`manage.py purge_idempotency_records`, run by the
+    worker); returns how many. An expired key that comes back before the purge is renewed
+    by `_claim`."""
     cutoff = (now or timezone.now()) - TTL
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
     return deleted

@@ -1,9 +1,10 @@
 """In-app notifications: stored per user, e-mailed, and pushed live.
 
-`notify` writes the row in the caller's transaction; the e-mail and the websocket frame
-go out only once that transaction commits, so a change that rolls back stores, sends and
-pushes nothing. Who is told what about the proposal workflow is decided in one place,
-`proposals.notifications`; this module only knows how to deliver.
+`notify` writes the row in the caller's transaction, with the task that e-mails it (run
+by the worker, `marketplace.core.tasks`); the websocket frame goes out once the
+transaction commits. A change that rolls back stores, sends and pushes nothing. Who is
+told what about the proposal workflow is decided in one place, `proposals.notifications`;
+this module only knows how to deliver.
 
 Frames on the user's stream (`/ws/notifications/`):
 `{"type": "notification.created", "notification": {...}}`, the notification in the shape
@@ -11,20 +12,16 @@ of `GET /api/notifications`.
 """
 
 import json
-import logging
-from functools import partial
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
 from django.utils import timezone
 
 from .events import publish_to_user
 from .models import Notification
 from .serializers import NotificationOutputSerializer
-
-logger = logging.getLogger("marketplace.core.notifications")
+from .tasks import email_notifications
 
 # What a notification is about; other apps name their kinds through this.
 Kind = Notification.Kind
@@ -37,42 +34,49 @@ def notification_frame(notification: Notification) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class Note:
+    """One notification to write: for `user`, about `kind`."""
+
+    user: object
+    kind: str
+    title: str
+    body: str
+    link: str = ""
+    data: dict | None = None
+
+
 def notify(*, user, kind: str, title: str, body: str, link: str = "", data=None) -> Notification:
-    """Store a notification for `user` in the current transaction; once it commits, e-mail
-    it (users with an e-mail address only) and push it to the user's live stream."""
-    if kind not in Kind.values:
-        raise ValueError(f"Unknown notification kind {kind!r}.")
-    # Stored, pushed and listed in the same plain-JSON shape.
-    data = json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
-    title = title[: Notification._meta.get_field("title").max_length]
-    notification = Notification.objects.create(
-        user=user, kind=kind, title=title, body=body, link=link, data=data
+    """Store a notification for `user` in the current transaction, queue its e-mail (users
+    with an e-mail address only) and push it to the user's live stream after commit."""
+    return notify_all([Note(user, kind, title, body, link, data)])[0]
+
+
+def notify_all(notes: Iterable[Note]) -> list[Notification]:
+    """`notify` for several notes in one INSERT."""
+    notifications = [_notification(note) for note in notes]
+    Notification.objects.bulk_create(notifications)
+    emailed = [n.pk for n in notifications if n.user.email and n.user.is_active]
+    if emailed:
+        # A row in the caller's transaction: a change that rolls back e-mails nobody.
+        email_notifications.enqueue(emailed)
+    for notification in notifications:
+        publish_to_user(notification.user.pk, notification_frame(notification))
+    return notifications
+
+
+def _notification(note: Note) -> Notification:
+    if note.kind not in Kind.values:
+        raise ValueError(f"Unknown notification kind {note.kind!r}.")
+    return Notification(
+        user=note.user,
+        kind=note.kind,
+        title=note.title[: Notification._meta.get_field("title").max_length],
+        body=note.body,
+        link=note.link,
+        # Stored, pushed and listed in the same plain-JSON shape.
+        data=json.loads(json.dumps(note.data or {}, cls=DjangoJSONEncoder)),
     )
-    if user.email and user.is_active:
-        transaction.on_commit(
-            partial(_send_email, notification.pk, user.email, title, _email_text(body, link))
-        )
-    publish_to_user(user.pk, notification_frame(notification))
-    return notification
-
-
-def _email_text(body: str, link: str) -> str:
-    if not link:
-        return body
-    return f"{body}\n\n{settings.SITE_URL.rstrip('/')}{link}"
-
-
-def _send_email(notification_id: int, address: str, subject: str, text: str) -> None:
-    # After commit: the notification is stored whatever happens to the mail server.
-    try:
-        send_mail(
-            subject=subject,
-            message=text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[address],
-        )
-    except Exception:
-        logger.exception("could not e-mail notification #%s", notification_id)
 
 
 def notifications_mark_read(*, user, ids=None) -> int:

@@ -59,11 +59,25 @@ def _completed_projects() -> Coalesce:
     return Coalesce(Subquery(totals), 0)
 
 
+def _member_count():
+    """Per group, as a subquery: evaluated only for the rows of the page, where a join
+    and GROUP BY would count the members of every group before the page is cut."""
+    members = (
+        GroupMembership.objects.filter(group=OuterRef("pk"))
+        .order_by()
+        .values("group")
+        .annotate(total=Count("id"))
+        .values("total")
+    )
+    return Coalesce(Subquery(members), 0)
+
+
 def group_list(*, search: str = "", skill: str = "") -> QuerySet[Group]:
     """Discovery: every group, newest first, with its leader and member count; `search`
-    matches name or description (case-insensitive), `skill` one of its skills."""
+    matches name or description (case-insensitive; trigram-indexed on PostgreSQL),
+    `skill` one of its skills."""
     groups = Group.objects.select_related("leader").annotate(
-        member_count=Count("memberships"), completed_projects=_completed_projects()
+        member_count=_member_count(), completed_projects=_completed_projects()
     )
     search = search.strip()
     if search:
@@ -114,9 +128,12 @@ def group_member_ids(*, group_id: int) -> list[int]:
     return list(memberships.values_list("user_id", flat=True))
 
 
-def group_members(*, group_id: int) -> list:
-    """The group's current members (users), in order of joining."""
+def group_members(*, group_id: int, among=None) -> list:
+    """The group's current members (users), in order of joining; only those `among` the
+    given user ids (a list or a queryset of ids) when it is given."""
     memberships = GroupMembership.objects.filter(group_id=group_id).in_joining_order()
+    if among is not None:
+        memberships = memberships.filter(user_id__in=among)
     return [membership.user for membership in memberships.select_related("user")]
 
 

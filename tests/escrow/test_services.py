@@ -4,10 +4,11 @@ nothing, idempotent retries having one effect, and the ledger invariants after e
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django_tasks_db.models import DBTaskResult
 from djmoney.money import Money
 
 from escrow import services
+from escrow import tasks as escrow_tasks
 from escrow.errors import (
     CurrencyMismatch,
     EscrowNotHeld,
@@ -18,6 +19,7 @@ from escrow.errors import (
 )
 from escrow.models import EscrowTransaction, Wallet
 from escrow.money import Rates
+from tests.conftest import run_background_tasks
 
 from .conftest import available, entry_count, escrow_of, group_wallet, platform_revenue, usd
 
@@ -76,13 +78,38 @@ def test_deposit_in_another_currency_than_the_wallet_is_refused(funded_buyer, le
 
 
 def test_withdraw_takes_from_the_available_balance(funded_buyer, ledger_clean):
-    with transaction.atomic():  # payouts are sent on commit
-        entry = services.wallet_withdraw(
-            user=funded_buyer, amount=usd("500.25"), idempotency_key="w1"
-        )
+    entry = services.wallet_withdraw(user=funded_buyer, amount=usd("500.25"), idempotency_key="w1")
     assert entry.kind == EscrowTransaction.Kind.WITHDRAWAL
     assert available(funded_buyer) == Decimal("999.75")
     ledger_clean()
+
+
+def test_the_payout_is_the_workers_once_under_the_ledger_key(
+    funded_buyer, monkeypatch, django_capture_on_commit_callbacks
+):
+    paid = []
+
+    class Recording:
+        def payout(self, *, user_id, amount, reference):
+            paid.append((user_id, amount, reference))
+
+    monkeypatch.setattr(escrow_tasks, "payment_provider", Recording)
+    with django_capture_on_commit_callbacks(execute=True):
+        entry = services.wallet_withdraw(
+            user=funded_buyer, amount=usd("500.25"), idempotency_key="w1"
+        )
+        services.wallet_withdraw(user=funded_buyer, amount=usd("500.25"), idempotency_key="w1")
+    assert paid == []  # not in the request
+
+    run_background_tasks()
+
+    assert paid == [(funded_buyer.pk, usd("500.25"), entry.idempotency_key)]
+
+
+def test_a_refused_withdrawal_queues_no_payout(funded_buyer):
+    with pytest.raises(InsufficientFunds):
+        services.wallet_withdraw(user=funded_buyer, amount=usd("9999.00"), idempotency_key="w")
+    assert not DBTaskResult.objects.exists()
 
 
 def test_withdraw_above_the_available_balance_changes_nothing(funded_buyer, ledger_clean):

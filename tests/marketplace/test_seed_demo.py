@@ -13,6 +13,7 @@ from escrow.models import EscrowTransaction, Wallet
 from escrow.reconcile import find_problems
 from marketplace.core.models import Conversation, Group, Notification, User
 from proposals.models import Proposal, Task
+from tests.conftest import run_background_tasks
 
 S = Proposal.Status
 DEMO_USERS = ("alice", "bob", "carol", "lena", "max", "mia", "omar", "nina")
@@ -160,6 +161,7 @@ def test_seed_demo_prints_the_logins_and_keeps_the_first_demo(capsys, mailoutbox
     assert apps.get_model("legacy", "Order").objects.count() == 1
     # The notifications are stored for the site, but the made-up addresses get no e-mail.
     assert Notification.objects.exists()
+    run_background_tasks()
     assert mailoutbox == []
 
 

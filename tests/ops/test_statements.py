@@ -1,14 +1,17 @@
 """CSV statements: a user's wallet transactions (API and page) and the platform's fees
 by month (finance only), with their exact content."""
 
-from datetime import UTC
+from contextlib import contextmanager
+from datetime import UTC, timedelta
+from unittest import mock
 
 import pytest
 from django.utils import timezone
 
 from escrow.models import EscrowTransaction, Wallet
 from escrow.services import wallet_adjust
-from tests.proposals.factories import bring_to, make_team, usd
+from proposals import services
+from tests.proposals.factories import bring_to, fund, make_team, usd
 
 HEADER = (
     "date,transaction_id,kind,description,available_change,escrow_change,"
@@ -16,6 +19,12 @@ HEADER = (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+def body(response) -> str:
+    """A statement is streamed: its text, once read to the end."""
+    assert response.streaming
+    return b"".join(response.streaming_content).decode()
 
 
 def _stamp(entry) -> str:
@@ -49,10 +58,10 @@ def test_the_buyers_statement(client_for, anon):
         f"{_stamp(shares[1])},{shares[1].pk},member_share,Member share,0.00,-435.00,"
         "500.00,0.00,USD,",
     ]
-    assert response.content.decode().split("\r\n") == [*expected, ""]
+    assert body(response).split("\r\n") == [*expected, ""]
     assert proposal.pk
 
-    leader = client_for(team.leader).get("/api/wallet/statement.csv").content.decode()
+    leader = body(client_for(team.leader).get("/api/wallet/statement.csv"))
     leader_lines = leader.split("\r\n")[1:-1]
     assert [line.split(",")[2:8] for line in leader_lines] == [
         ["leader_commission", "Leader commission", "30.00", "0.00", "30.00", "0.00"],
@@ -70,7 +79,7 @@ def test_the_statement_page_needs_a_login(client):
     client.force_login(team.buyer)
     page = client.get("/wallet/statement.csv")
     assert page.status_code == 200
-    lines = page.content.decode().split("\r\n")
+    lines = body(page).split("\r\n")
     assert lines[0] == HEADER
     assert lines[1].split(",")[2:9] == [
         "deposit",
@@ -87,7 +96,7 @@ def test_a_user_without_a_wallet_gets_the_header_only(client_for):
     from tests.factories import UserFactory
 
     response = client_for(UserFactory()).get("/api/wallet/statement.csv")
-    assert response.content.decode() == HEADER + "\r\n"
+    assert body(response) == HEADER + "\r\n"
 
 
 def test_platform_fees_by_month_for_finance_only(finance, plain_staff, admin_client_for):
@@ -112,3 +121,70 @@ def test_platform_fees_by_month_for_finance_only(finance, plain_staff, admin_cli
         f"{month},USD,133.33,2,0.00,5.00,128.33\r\n"
     )
     assert admin_client_for(plain_staff).get(url).status_code == 403
+
+
+def test_a_date_range_lists_its_days_with_balances_counting_what_came_before(client_for):
+    day = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+    team = make_team(members=1, deposit=None)
+    with on_day(day - timedelta(days=1)):
+        fund(team.buyer, "1500.00")
+        proposal = bring_to(team, "delivered", price="1000.00")  # locked on the first day
+    with on_day(day + timedelta(days=1)):
+        services.proposal_confirm(proposal=proposal, actor=team.buyer)
+    client = client_for(team.buyer)
+    before, after = f"{day - timedelta(days=1):%Y-%m-%d}", f"{day + timedelta(days=1):%Y-%m-%d}"
+
+    the_first_day = body(client.get(f"/api/wallet/statement.csv?from={before}&to={day:%Y-%m-%d}"))
+    the_last_day = body(client.get(f"/api/wallet/statement.csv?from={after}"))
+
+    assert [line.split(",")[2:8] for line in the_first_day.split("\r\n")[1:-1]] == [
+        ["deposit", "Deposit", "1500.00", "0.00", "1500.00", "0.00"],
+        ["escrow_lock", "Escrow locked", "-1000.00", "1000.00", "500.00", "1000.00"],
+    ]
+    assert [line.split(",")[2:8] for line in the_last_day.split("\r\n")[1:-1]] == [
+        ["platform_fee", "Platform fee", "0.00", "-100.00", "500.00", "900.00"],
+        ["leader_commission", "Leader commission", "0.00", "-30.00", "500.00", "870.00"],
+        ["member_share", "Member share", "0.00", "-435.00", "500.00", "435.00"],
+        ["member_share", "Member share", "0.00", "-435.00", "500.00", "0.00"],
+    ]
+
+
+@contextmanager
+def on_day(moment):
+    """Entries written inside are stamped `moment` (the ledger is append-only: a test
+    cannot move them afterwards)."""
+    with mock.patch("django.utils.timezone.now", return_value=moment):
+        yield
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2026-13-01",
+        "26-01-01",
+        "\u0662\u0660\u0662\u0666-\u0660\u0661-\u0660\u0661",
+        "2026-01-01T00:00",
+        "x" * 10_000,
+    ],
+)
+def test_a_bad_date_is_400_invalid_date(client_for, raw):
+    team = make_team(members=0, deposit="10.00")
+
+    response = client_for(team.buyer).get("/api/wallet/statement.csv", {"from": raw})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_date"
+
+
+def test_the_statement_streams_with_a_bounded_number_of_queries(
+    client_for, django_assert_max_num_queries
+):
+    team = make_team(members=1, deposit="1500.00")
+    for _ in range(3):
+        bring_to(team, "completed", price="100.00")
+    client = client_for(team.buyer)
+
+    with django_assert_max_num_queries(6):
+        lines = body(client.get("/api/wallet/statement.csv?from=2000-01-01")).split("\r\n")
+
+    assert len(lines) == 1 + 1 + 3 * 5 + 1  # header, deposit, 3 x (lock + 4 legs), end

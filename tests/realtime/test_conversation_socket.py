@@ -1,3 +1,4 @@
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from marketplace.core import services
 from marketplace.core.models import Message
 from tests.factories import UserFactory
 
-from .conftest import connect, db, run, token_headers
+from .conftest import connect, db, run, token_headers, with_room_in_the_rate_window
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,6 +37,22 @@ def test_a_participant_receives_every_new_message_live(chat):
                 "created_at": frame["message"]["created_at"],
             },
         }
+        await socket.disconnect()
+
+    run(scenario)
+
+
+def test_a_socket_idle_longer_than_the_layers_blocking_read_still_receives(chat):
+    """The channel layer reads with a 5 s blocking pop; a Redis client timeout of 5 s
+    (redis-py 8's default) once dropped every socket idle that long."""
+
+    async def scenario():
+        socket, connected, _ = await connect(chat.path, chat.headers["member"])
+        assert connected
+        await asyncio.sleep(6.5)
+        await db(post, chat.conversation, chat.buyer, "Still there?")
+        frame = await socket.receive_json_from(timeout=5)
+        assert frame["message"]["body"] == "Still there?"
         await socket.disconnect()
 
     run(scenario)
@@ -112,11 +129,12 @@ def test_strangers_and_unknown_conversations_are_refused(chat):
     run(scenario)
 
 
-def session_headers(user, origin: bytes | None):
+def session_headers(user, origin: bytes | None, host: bytes = b"testserver"):
+    """A browser's handshake: its session cookie, the Host it connects to, its Origin."""
     client = Client()
     client.force_login(user)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    headers = [(b"cookie", cookie)]
+    headers = [(b"cookie", cookie), (b"host", host)]
     if origin is not None:
         headers.append((b"origin", origin))
     return headers, client.session[SESSION_KEY]
@@ -208,6 +226,7 @@ def test_oversized_and_blank_messages_get_an_error_frame_and_store_nothing(chat,
 
 def test_sending_faster_than_the_rate_limit_is_refused_with_an_error_frame(chat, settings):
     settings.CHAT_MESSAGES_PER_MINUTE = 3
+    with_room_in_the_rate_window(chat.buyer, room=5)
 
     async def scenario():
         socket, _, _ = await connect(chat.path, chat.headers["buyer"])

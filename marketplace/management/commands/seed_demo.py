@@ -94,8 +94,9 @@ STAFF_ROLE_PERMISSIONS = {
     for role in STAFF_ROLES
 }
 # The demo's notifications are stored (and shown on the site) but not e-mailed: the
-# addresses are made up, and the console backend of DEBUG would bury the logins.
-NO_EMAIL = {"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}
+# addresses are made up, and the console backend of DEBUG would bury the logins. The
+# e-mail tasks go to a backend that runs nothing, so the worker never sees them.
+NO_EMAIL = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
 # The first deposit of each buyer, under a key that never changes; more than the buyer's
 # accepted proposals below need.
 DEPOSITS = {"alice": Decimal("5000.00"), "bob": Decimal("2500.00"), "carol": Decimal("1500.00")}
@@ -519,7 +520,7 @@ class Command(BaseCommand):
                 "set PAYMENTS_SANDBOX=1 (on by default with DEBUG=1)."
             )
         demo = Demo()
-        with override_settings(MAILERS=NO_EMAIL):
+        with override_settings(TASKS=NO_EMAIL):
             for step in STEPS:
                 step(demo)
         self._print_logins(demo)
