@@ -25,10 +25,14 @@ from decimal import Decimal
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from disputes.models import Dispute
 from escrow import metrics as ledger_metrics
 from proposals.models import Proposal
+
+from . import observability
 
 
 @dataclass
@@ -155,142 +159,146 @@ def collect(*, now: datetime | None = None) -> Snapshot:
     )
 
 
-# --- the Prometheus text format (version 0.0.4), written by hand --------------------
-
-PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# --- the Prometheus exposition (prometheus_client) -----------------------------------
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+def _number(value) -> float:
+    """Prometheus values are floats; a figure that has no value yet (a rate of nothing)
+    is NaN."""
+    return math.nan if value is None else float(value)
 
 
-def _number(value) -> str:
-    if value is None:
-        return "NaN"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        return repr(value)
-    return str(int(value))
+def _single(kind, name: str, help_text: str, value):
+    return kind(name, help_text, value=_number(value))
 
 
-class _Writer:
-    def __init__(self):
-        self.lines: list[str] = []
-
-    def metric(self, name: str, kind: str, help_text: str, samples) -> None:
-        """`samples`: a value, or a list of (labels dict, value)."""
-        self.lines.append(f"# HELP {name} {help_text}")
-        self.lines.append(f"# TYPE {name} {kind}")
-        if not isinstance(samples, list):
-            samples = [({}, samples)]
-        for labels, value in samples:
-            label_text = ",".join(f'{key}="{_escape(str(val))}"' for key, val in labels.items())
-            suffix = f"{{{label_text}}}" if label_text else ""
-            self.lines.append(f"{name}{suffix} {_number(value)}")
-
-    def text(self) -> str:
-        return "\n".join(self.lines) + "\n"
+def _by_label(kind, name: str, help_text: str, label: str, values: dict):
+    family = kind(name, help_text, labels=[label])
+    for key, value in values.items():
+        family.add_metric([key], _number(value))
+    return family
 
 
-def _by_currency(values: dict[str, Decimal]) -> list:
-    return [({"currency": currency}, amount) for currency, amount in sorted(values.items())]
+def _by_currency(kind, name: str, help_text: str, amounts: dict[str, Decimal]):
+    return _by_label(kind, name, help_text, "currency", dict(sorted(amounts.items())))
 
 
-def prometheus_text(snapshot: Snapshot) -> str:
-    s = snapshot
-    w = _Writer()
-    p = "marketplace_"
-    w.metric(
-        f"{p}escrow_operations_total",
-        "counter",
-        "Money operations by outcome since the counters began (ok, refused, error).",
-        [({"outcome": outcome}, count) for outcome, count in s.operation_totals.items()],
-    )
-    w.metric(
-        f"{p}escrow_operations_30d",
-        "gauge",
-        "Money operations by outcome over the last 30 days.",
-        [
-            ({"outcome": outcome}, sum(per_day.values()))
-            for outcome, per_day in s.operations.items()
-        ],
-    )
-    w.metric(
-        f"{p}escrow_operations_failed_30d",
-        "gauge",
-        "Money operations refused or failed over the last 30 days.",
-        s.operations_failed,
-    )
-    w.metric(
-        f"{p}escrow_operation_success_ratio_30d",
-        "gauge",
-        "Share of money operations that succeeded over the last 30 days (NaN: none).",
-        s.success_rate,
-    )
-    w.metric(
-        f"{p}ledger_balanced",
-        "gauge",
-        "1 when reconcile finds the stored balances equal to the ledger, else 0.",
-        1 if s.ledger_clean else 0,
-    )
-    w.metric(
-        f"{p}ledger_problems",
-        "gauge",
-        "Problems reconcile reports (at most a minute old).",
-        s.ledger_problems,
-    )
-    w.metric(
-        f"{p}escrow_locked",
-        "gauge",
-        "Money held in escrow now.",
-        _by_currency(s.escrow_locked),
-    )
-    for flow, help_text in (
-        ("platform_fees", "Platform fees collected"),
-        ("funds_distributed", "Leader commissions and member shares paid out of escrow"),
-        ("refunds", "Escrow refunded to buyers"),
-    ):
-        w.metric(
-            f"{p}{flow}_total",
-            "counter",
-            f"{help_text}, since the ledger began.",
-            _by_currency(s.flow_totals[flow]),
+class WorkflowCollector:
+    """The figures above as Prometheus metric families, read afresh at each scrape from
+    the database and the shared cache (so every server process answers the same)."""
+
+    def collect(self):
+        s = collect()
+        p = "marketplace_"
+        yield _by_label(
+            CounterMetricFamily,
+            f"{p}escrow_operations_total",
+            "Money operations by outcome since the counters began (ok, refused, error).",
+            "outcome",
+            s.operation_totals,
         )
-        w.metric(
-            f"{p}{flow}_30d",
-            "gauge",
-            f"{help_text}, over the last 30 days.",
-            _by_currency(s.flow_window(flow)),
+        yield _by_label(
+            GaugeMetricFamily,
+            f"{p}escrow_operations_30d",
+            "Money operations by outcome over the last 30 days.",
+            "outcome",
+            {outcome: sum(per_day.values()) for outcome, per_day in s.operations.items()},
         )
-    w.metric(f"{p}refunds_count_total", "counter", "Refund operations.", s.refund_count_total)
-    w.metric(f"{p}proposals_created_total", "counter", "Proposals sent.", s.proposals_created_total)
-    w.metric(
-        f"{p}proposals_created_per_day_30d",
-        "gauge",
-        "Proposals sent per day, averaged over the last 30 days.",
-        s.creation_rate_per_day,
-    )
-    w.metric(
-        f"{p}proposal_acceptance_ratio_30d",
-        "gauge",
-        "Accepted / (accepted + rejected) over the last 30 days (NaN: none answered).",
-        s.acceptance_rate,
-    )
-    w.metric(
-        f"{p}dispute_ratio_30d",
-        "gauge",
-        "Share of the proposals accepted in the last 30 days that were disputed.",
-        s.dispute_rate,
-    )
-    w.metric(
-        f"{p}proposal_completion_seconds_avg_30d",
-        "gauge",
-        "Average seconds from acceptance to completion, completions of the last 30 days.",
-        s.completion_seconds_avg,
-    )
-    w.metric(f"{p}disputes_opened_total", "counter", "Disputes opened.", s.disputes_opened_total)
-    w.metric(f"{p}disputes_open", "gauge", "Disputes open now.", s.disputes_open_now)
-    return w.text()
+        yield _single(
+            GaugeMetricFamily,
+            f"{p}escrow_operations_failed_30d",
+            "Money operations refused or failed over the last 30 days.",
+            s.operations_failed,
+        )
+        yield _single(
+            GaugeMetricFamily,
+            f"{p}escrow_operation_success_ratio_30d",
+            "Share of money operations that succeeded over the last 30 days (NaN: none).",
+            s.success_rate,
+        )
+        yield _single(
+            GaugeMetricFamily,
+            f"{p}ledger_balanced",
+            "1 when reconcile finds the stored balances equal to the ledger, else 0.",
+            1 if s.ledger_clean else 0,
+        )
+        yield _single(
+            GaugeMetricFamily,
+            f"{p}ledger_problems",
+            "Problems reconcile reports (at most a minute old).",
+            s.ledger_problems,
+        )
+        yield _by_currency(
+            GaugeMetricFamily, f"{p}escrow_locked", "Money held in escrow now.", s.escrow_locked
+        )
+        for flow, help_text in (
+            ("platform_fees", "Platform fees collected"),
+            ("funds_distributed", "Leader commissions and member shares paid out of escrow"),
+            ("refunds", "Escrow refunded to buyers"),
+        ):
+            yield _by_currency(
+                CounterMetricFamily,
+                f"{p}{flow}_total",
+                f"{help_text}, since the ledger began.",
+                s.flow_totals[flow],
+            )
+            yield _by_currency(
+                GaugeMetricFamily,
+                f"{p}{flow}_30d",
+                f"{help_text}, over the last 30 days.",
+                s.flow_window(flow),
+            )
+        yield _single(
+            CounterMetricFamily,
+            f"{p}refunds_count_total",
+            "Refund operations.",
+            s.refund_count_total,
+        )
+        yield _single(
+            CounterMetricFamily,
+            f"{p}proposals_created_total",
+            "Proposals sent.",
+            s.proposals_created_total,
+        )
+        yield _single(
+            GaugeMetricFamily,
+            f"{p}proposals_created_per_day_30d",
+            "Proposals sent per day, averaged over the last 30 days.",
+            s.creation_rate_per_day,
+        )
+        yield _single(
+            GaugeMetricFamily,
+            f"{p}proposal_acceptance_ratio_30d",
+            "Accepted / (accepted + rejected) over the last 30 days (NaN: none answered).",
+            s.acceptance_rate,
+        )
+        yield _single(
+            GaugeMetricFamily,
+            f"{p}dispute_ratio_30d",
+            "Share of the proposals accepted in the last 30 days that were disputed.",
+            s.dispute_rate,
+        )
+        yield _single(
+            GaugeMetricFamily,
+            f"{p}proposal_completion_seconds_avg_30d",
+            "Average seconds from acceptance to completion, completions of the last 30 days.",
+            s.completion_seconds_avg,
+        )
+        yield _single(
+            CounterMetricFamily,
+            f"{p}disputes_opened_total",
+            "Disputes opened.",
+            s.disputes_opened_total,
+        )
+        yield _single(
+            GaugeMetricFamily, f"{p}disputes_open", "Disputes open now.", s.disputes_open_now
+        )
+
+
+def exposition() -> bytes:
+    """The body of `/metrics` (text format 0.0.4): the workflow's figures and what every
+    server process measured about itself (`marketplace.observability`)."""
+    registry = CollectorRegistry()
+    registry.register(WorkflowCollector())
+    registry.register(observability.WorkerMetrics())
+    return generate_latest(registry)

@@ -1,7 +1,8 @@
 """The operators' views of `marketplace.metrics`: the admin dashboard (charts drawn here
-as inline SVG: no CDN, no JavaScript) and the Prometheus endpoint `GET /metrics`, which
-answers staff (session) or `Authorization: Bearer <METRICS_TOKEN>`; 401 without
-credentials or with a wrong token, 403 for a signed-in non-staff user."""
+as inline SVG: no CDN, no JavaScript; latency per route from `marketplace.route_latency`)
+and the Prometheus endpoint `GET /metrics`, which answers staff (session) or
+`Authorization: Bearer <METRICS_TOKEN>`; 401 without credentials or with a wrong token,
+403 for a signed-in non-staff user."""
 
 import hmac
 from datetime import date
@@ -15,10 +16,12 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 
 from marketplace.core.roles import is_active_staff
 
 from . import metrics
+from .route_latency import route_latencies
 
 # --- /metrics -----------------------------------------------------------------------
 
@@ -50,8 +53,7 @@ def metrics_endpoint(request):
         response = HttpResponse("Authentication required.\n", status=401, content_type="text/plain")
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    text = metrics.prometheus_text(metrics.collect())
-    return HttpResponse(text, content_type=metrics.PROMETHEUS_CONTENT_TYPE)
+    return HttpResponse(metrics.exposition(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
 # --- inline SVG charts ----------------------------------------------------------------
@@ -102,6 +104,10 @@ def _duration(seconds) -> str:
         return "—"
     hours = seconds / 3600
     return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
+
+
+def _milliseconds(seconds) -> str:
+    return "—" if seconds is None else f"{seconds * 1000:.1f} ms"
 
 
 def _amounts(values: dict[str, Decimal]) -> str:
@@ -157,6 +163,17 @@ def metrics_dashboard(request):
         "title": "Operations dashboard",
         "figures": [(label, format_html("{}", value)) for label, value in figures],
         "charts": charts,
+        "routes": [
+            (
+                row.method,
+                row.route,
+                row.requests,
+                row.server_errors,
+                _milliseconds(row.p50),
+                _milliseconds(row.p99),
+            )
+            for row in route_latencies()
+        ],
         "snapshot": snapshot,
     }
     return TemplateResponse(request, "admin/metrics_dashboard.html", context)

@@ -1,7 +1,9 @@
 """`/metrics` and the dashboard after a known sequence of operations; `/metrics` refused
 to anonymous callers and non-staff users."""
 
+import math
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -12,10 +14,10 @@ from escrow.services import new_key, wallet_withdraw
 from proposals import services
 from proposals.models import Proposal
 from tests.factories import UserFactory, staff_user
+from tests.ops.prometheus import TOKEN, Scrape, scrape
 from tests.proposals.factories import bring_to, make_team, propose, usd
 
 S = Proposal.Status
-TOKEN = "s3cret-metrics-token"
 
 
 @pytest.fixture
@@ -43,51 +45,64 @@ def sequence(db, settings, django_capture_on_commit_callbacks):
     return team
 
 
-def _samples(text: str) -> dict[str, str]:
-    return dict(
-        line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#")
-    )
-
-
 def test_metrics_figures_after_a_known_sequence(sequence, client):
     response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
-    samples = _samples(response.content.decode())
-    assert {key: value for key, value in samples.items() if "operations" in key} == {
-        'marketplace_escrow_operations_total{outcome="ok"}': "5",
-        'marketplace_escrow_operations_total{outcome="refused"}': "1",
-        'marketplace_escrow_operations_total{outcome="error"}': "0",
-        'marketplace_escrow_operations_30d{outcome="ok"}': "5",
-        'marketplace_escrow_operations_30d{outcome="refused"}': "1",
-        'marketplace_escrow_operations_30d{outcome="error"}': "0",
-        "marketplace_escrow_operations_failed_30d": "1",
+    metrics = Scrape(response.content.decode())
+    operations = {
+        (name, dict(labels).get("outcome")): value
+        for (name, labels), value in metrics.samples.items()
+        if name.startswith("marketplace_escrow_operation")
     }
-    assert samples["marketplace_escrow_operation_success_ratio_30d"] == repr(5 / 6)
-    assert samples["marketplace_ledger_balanced"] == "1"
-    assert samples["marketplace_ledger_problems"] == "0"
-    assert not any(key.startswith("marketplace_escrow_locked{") for key in samples)
-    assert samples['marketplace_platform_fees_total{currency="USD"}'] == "100.00"
-    assert samples['marketplace_platform_fees_30d{currency="USD"}'] == "100.00"
-    assert samples['marketplace_funds_distributed_total{currency="USD"}'] == "900.00"
-    assert samples['marketplace_funds_distributed_30d{currency="USD"}'] == "900.00"
-    assert samples['marketplace_refunds_total{currency="USD"}'] == "200.00"
-    assert samples["marketplace_refunds_count_total"] == "1"
-    assert samples["marketplace_proposals_created_total"] == "3"
-    assert samples["marketplace_proposals_created_per_day_30d"] == repr(3 / 30)
-    assert samples["marketplace_proposal_acceptance_ratio_30d"] == repr(2 / 3)
-    assert samples["marketplace_dispute_ratio_30d"] == "0.5"
-    assert samples["marketplace_proposal_completion_seconds_avg_30d"] == "86400.0"
-    assert samples["marketplace_disputes_opened_total"] == "1"
-    assert samples["marketplace_disputes_open"] == "0"
+    assert operations == {
+        ("marketplace_escrow_operations_total", "ok"): 5,
+        ("marketplace_escrow_operations_total", "refused"): 1,
+        ("marketplace_escrow_operations_total", "error"): 0,
+        ("marketplace_escrow_operations_30d", "ok"): 5,
+        ("marketplace_escrow_operations_30d", "refused"): 1,
+        ("marketplace_escrow_operations_30d", "error"): 0,
+        ("marketplace_escrow_operations_failed_30d", None): 1,
+        ("marketplace_escrow_operation_success_ratio_30d", None): 5 / 6,
+    }
+    assert metrics.families["marketplace_escrow_operations"].type == "counter"
+    assert metrics.value("marketplace_ledger_balanced") == 1
+    assert metrics.value("marketplace_ledger_problems") == 0
+    assert metrics.labels_of("marketplace_escrow_locked") == []
+
+    def money(name: str) -> Decimal:  # exact cents survive the float of the text format
+        return Decimal(str(metrics.value(name, currency="USD")))
+
+    assert money("marketplace_platform_fees_total") == Decimal("100.00")
+    assert money("marketplace_platform_fees_30d") == Decimal("100.00")
+    assert money("marketplace_funds_distributed_total") == Decimal("900.00")
+    assert money("marketplace_funds_distributed_30d") == Decimal("900.00")
+    assert money("marketplace_refunds_total") == Decimal("200.00")
+    assert money("marketplace_refunds_30d") == Decimal("200.00")
+    assert metrics.value("marketplace_refunds_count_total") == 1
+    assert metrics.value("marketplace_proposals_created_total") == 3
+    assert metrics.value("marketplace_proposals_created_per_day_30d") == 3 / 30
+    assert metrics.value("marketplace_proposal_acceptance_ratio_30d") == 2 / 3
+    assert metrics.value("marketplace_dispute_ratio_30d") == 0.5
+    assert metrics.value("marketplace_proposal_completion_seconds_avg_30d") == 86400.0
+    assert metrics.value("marketplace_disputes_opened_total") == 1
+    assert metrics.value("marketplace_disputes_open") == 0
+
+
+def test_a_rate_of_nothing_is_nan(db, client, settings):
+    settings.METRICS_TOKEN = TOKEN
+    metrics = scrape(client)
+    assert math.isnan(metrics.value("marketplace_escrow_operation_success_ratio_30d"))
+    assert math.isnan(metrics.value("marketplace_proposal_acceptance_ratio_30d"))
+    assert metrics.value("marketplace_proposals_created_total") == 0
 
 
 def test_escrow_locked_now(db, client, settings):
     settings.METRICS_TOKEN = TOKEN
     bring_to(make_team(), S.IN_PROGRESS, price="123.45")
-    samples = _samples(client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").text)
-    assert samples['marketplace_escrow_locked{currency="USD"}'] == "123.45"
+    locked = scrape(client).value("marketplace_escrow_locked", currency="USD")
+    assert Decimal(str(locked)) == Decimal("123.45")
 
 
 def test_metrics_are_refused_without_staff_or_the_token(db, client, settings):
@@ -133,14 +148,13 @@ def test_the_ledger_check_is_shared_by_scrapes_within_a_minute(db, client, setti
     settings.METRICS_TOKEN = TOKEN
     team = make_team()
 
-    def ledger_ok() -> str:
-        text = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
-        return _samples(text)["marketplace_ledger_balanced"]
+    def ledger_ok() -> float:
+        return scrape(client).value("marketplace_ledger_balanced")
 
-    assert ledger_ok() == "1"
+    assert ledger_ok() == 1
     Wallet.objects.filter(user=team.buyer).update(
         available_balance=usd("1.00"), balance=usd("1.00")
     )
-    assert ledger_ok() == "1"  # the minute-old result
+    assert ledger_ok() == 1  # the minute-old result
     cache.delete("metrics:ledger-problems")
-    assert ledger_ok() == "0"
+    assert ledger_ok() == 0
