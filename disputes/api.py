@@ -5,6 +5,7 @@ proposal (strangers get 404), call `disputes.services`, which decides who may do
 and when (409), answer with `disputes.serializers`. Behind the rollout flag.
 """
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -80,6 +81,7 @@ _OPEN_SCHEMA = {
 }
 
 
+@transaction.atomic  # the answer is read before the commit, never after (a 503 then would lie)
 def _open(request) -> Response:
     serializer = DisputeOpenInputSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)

@@ -25,4 +25,7 @@ def _publish(dispute_id: int) -> None:
 
 
 def on_commit_dispute_changed(dispute: Dispute) -> None:
-    transaction.on_commit(partial(_publish, dispute.pk))
+    # Robust: the change has committed, so a failure here (the database gone while the
+    # frame is read) is logged and the frame lost, never raised to the caller as if the
+    # change had failed (its client would be told 503, "nothing was written").
+    transaction.on_commit(partial(_publish, dispute.pk), robust=True)
