@@ -1,0 +1,1 @@
+"""The benchmark suite, apart from the tests: `make bench` (bench/README.md)."""
