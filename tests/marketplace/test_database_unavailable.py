@@ -52,14 +52,15 @@ def test_a_page_answers_503_too(client, reconnect_after):
 
 
 def _terminate_idle_backends() -> int:
-    """Terminate every idle backend of the test database but the caller's own: what a
-    PostgreSQL restart or an operator's pg_terminate_backend does to a pool."""
+    """Terminate every idle backend of the test database but the caller's own, and wait
+    (up to 5 s each) until they are gone: what a PostgreSQL restart or an operator's
+    pg_terminate_backend does to a pool."""
     params = connection.get_connection_params()
     for name in ("cursor_factory", "context", "pool"):
         params.pop(name, None)
     with psycopg.connect(**params, autocommit=True) as killer:
         return killer.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
             " AND state = 'idle'"
         ).fetchone()[0]
