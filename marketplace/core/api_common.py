@@ -4,12 +4,24 @@ throttling of POSTs only."""
 
 from django.urls import re_path
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, inline_serializer
-from rest_framework import serializers
+from rest_framework import parsers, serializers
+from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 
 from .formats import amount_text
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with JSON nested too deeply for Python's decoder refused as a
+    parse error (400) instead of escaping as a RecursionError (500)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the document is nested too deeply.") from None
 
 
 def api_path(regex: str, view, name: str):
