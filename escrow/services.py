@@ -325,9 +325,15 @@ def wallet_deposit(*, user, amount: Money, idempotency_key: str, actor=None) -> 
 
 @_refusals_logged("wallet.withdraw")
 def wallet_withdraw(*, user, amount: Money, idempotency_key: str, actor=None) -> EscrowTransaction:
-    """Take `amount` out of the available balance as a payout request; the provider is
-    asked to pay it out once the transaction has committed."""
-    wallet = wallet_get_or_open(user=user, currency=str(amount.currency))
+    """Take `amount` out of the available balance as a payout request; the task worker
+    asks the provider to pay it out once the transaction has committed. A user without a
+    wallet has nothing to withdraw, and a refusal opens none."""
+    wallet = Wallet.objects.filter(user=user).first()
+    if wallet is None:
+        raise InsufficientFunds(
+            f"Available balance 0.00 {amount.currency} is below the withdrawal of "
+            f"{amount.amount} {amount.currency}."
+        )
     _require_currency(amount, wallet)
     external = system_wallet(kind=Wallet.Kind.EXTERNAL, currency=str(amount.currency))
     key = _ledger_key("withdraw", wallet, idempotency_key)

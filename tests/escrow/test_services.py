@@ -304,3 +304,10 @@ def test_row_locks_refuse_to_be_taken_outside_a_transaction(funded_buyer):
 
     with pytest.raises(RuntimeError):
         accounts_for_update(wallet_ids=[Wallet.objects.get(user=funded_buyer).pk])
+
+
+def test_a_withdrawal_without_a_wallet_is_refused_and_opens_none(buyer):
+    with pytest.raises(InsufficientFunds) as refusal:
+        services.wallet_withdraw(user=buyer, amount=usd("1.00"), idempotency_key="w")
+    assert refusal.value.code == "insufficient_funds"
+    assert not Wallet.objects.filter(user=buyer).exists()
