@@ -1,21 +1,22 @@
-"""Wallet pages: balances, the history with what each line was for, sandbox deposits,
-withdrawal requests, and the group wallet for its members. Every movement goes through
-`escrow.services`, as the API's does."""
+"""Wallet pages: balances, the chart, the history with what each line was for (as the
+statement counts it), sandbox deposits, withdrawal requests, and the group wallet for its
+members. Every movement goes through `escrow.services`, as the API's does."""
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from marketplace.core import selectors as marketplace_selectors
 from marketplace.core.errors import DomainError
-from marketplace.core.formats import money_text
+from marketplace.core.formats import amount_text, money_text
 from marketplace.core.pages import page_login_required, refusal
 
 from . import selectors, services
+from .chart import balance_series, chart_of
+from .history import history_page
 from .models import EscrowTransaction
 from .money import parse_amount
 
@@ -77,6 +78,25 @@ def describe(entry) -> str:
     return entry.get_kind_display()
 
 
+def signed(change, currency: str) -> str:
+    """A change of balance with its sign, "+30.00 USD" (a true minus sign for money out);
+    blank for no change."""
+    if not change:
+        return ""
+    sign = "+" if change > 0 else "\N{MINUS SIGN}"
+    return f"{sign}{amount_text(abs(change))} {currency}"
+
+
+def leg_label(entry) -> str:
+    """One leg of a folded release, in words: what it was and who got it."""
+    if entry.kind == Kind.PLATFORM_FEE:
+        return "Platform fee"
+    who = entry.to_wallet.user.username if entry.to_wallet and entry.to_wallet.user else ""
+    if entry.kind == Kind.LEADER_COMMISSION:
+        return f"Leader commission to {who}"
+    return f"Member share to {who}"
+
+
 def _summary_context(request) -> dict:
     return {"wallet": selectors.wallet_get(user=request.user)}
 
@@ -85,19 +105,26 @@ def _summary_context(request) -> dict:
 @require_GET
 def wallet(request):
     wallet = selectors.wallet_get(user=request.user)
-    entries = selectors.wallet_transaction_list(wallet=wallet).select_related(
-        "from_hold__proposal", "to_hold__proposal"
-    )
-    page = Paginator(entries, 25).get_page(request.GET.get("page"))
-    for entry in page.object_list:
-        entry.description = describe(entry)
-        entry.proposal = _proposal_of(entry)
+    page, lines = history_page(wallet=wallet, number=request.GET.get("page"))
+    for line in lines:
+        if line.legs:
+            line.description = (
+                f"Released from escrow to {line.released_to.name}: {amount_text(line.released)}"
+            )
+        else:
+            line.description = describe(line.entry)
+        line.available_text = signed(line.available_change, wallet.currency)
+        line.escrow_text = signed(line.escrow_change, wallet.currency)
+        for leg in line.legs:
+            leg.label = leg_label(leg)
     return render(
         request,
         "escrow/wallet.html",
         {
             "wallet": wallet,
             "page": page,
+            "lines": lines,
+            "chart": chart_of(balance_series(account=wallet)),
             "deposit_form": _fresh_form("deposit"),
             "withdraw_form": _fresh_form("withdraw"),
             "sandbox": settings.PAYMENTS_SANDBOX,
@@ -169,8 +196,9 @@ def group_wallet(request, group_id):
     if not marketplace_selectors.group_is_member(group_id=group_id, user=request.user):
         raise Http404("No such group.")
     group = marketplace_selectors.group_get(group_id=group_id)
+    wallet = selectors.group_wallet_get(group=group)
     return render(
         request,
         "escrow/group_wallet.html",
-        {"group": group, "wallet": selectors.group_wallet_get(group=group)},
+        {"group": group, "wallet": wallet, "chart": chart_of(balance_series(account=wallet))},
     )

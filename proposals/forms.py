@@ -3,7 +3,10 @@
 from django import forms
 from django.conf import settings
 
+from escrow.money import parse_amount
+from marketplace.core.errors import DomainError
 from marketplace.core.limits import DESCRIPTION_MAX_LENGTH
+from marketplace.core.pages import friendly_message
 
 from .models import Task
 
@@ -13,7 +16,7 @@ class ProposalForm(forms.Form):
     description = forms.CharField(
         required=False, max_length=DESCRIPTION_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
     )
-    # Parsed by `escrow.money.parse_amount` in the view, like the API does.
+    # Parsed by `escrow.money.parse_amount` in `clean`, like the API does.
     price = forms.CharField(
         max_length=20,
         help_text="For example 1000.00.",
@@ -23,6 +26,15 @@ class ProposalForm(forms.Form):
         choices=[(code, code) for code in settings.CURRENCIES], initial=settings.DEFAULT_CURRENCY
     )
     due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if "price" in data and "currency" in data:
+            try:
+                data["price"] = parse_amount(data["price"], data["currency"], field="price")
+            except DomainError as error:
+                self.add_error("price", friendly_message(error))
+        return data
 
 
 class RequestChangesForm(forms.Form):

@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from escrow.money import Rates, parse_amount
-from escrow.selectors import wallet_get
+from escrow.money import Rates, distribute
+from escrow.payouts import hold_payouts
+from escrow.selectors import user_receipts, wallet_get
 from marketplace.core import selectors as marketplace_selectors
 from marketplace.core.errors import DomainError
 from marketplace.core.formats import money_text
@@ -21,12 +22,14 @@ from marketplace.core.models import Conversation
 from marketplace.core.pages import (
     conversation_or_404,
     found_or_404,
+    friendly_message,
     is_htmx,
     new_workflow_required,
     refusal,
 )
 
 from . import selectors, services, transitions
+from .flashes import flash_at, keep_form, take_flash, take_form
 from .forms import ProposalForm, RequestChangesForm, TaskAssignForm, TaskForm, TaskMoveForm
 from .models import Proposal, Task
 
@@ -87,7 +90,8 @@ def viewer_actions(proposal: Proposal, user) -> list[tuple[str, str, str]]:
 
 
 def decorate_card(proposal: Proposal, user) -> Proposal:
-    """Attach what the card shows this viewer: buttons, own share, dispute. (The
+    """Attach what the card shows this viewer: buttons with what each one moves, the
+    shares before acceptance, what was actually paid afterwards, the dispute. (The
     countdown is the model's `auto_release_at`.)"""
     conversation = proposal.conversation
     proposal.is_buyer = conversation.product_owner_id == user.pk
@@ -96,9 +100,10 @@ def decorate_card(proposal: Proposal, user) -> Proposal:
     proposal.expected = (
         None if proposal.is_buyer else selectors.expected_member_share(proposal=proposal, user=user)
     )
-    proposal.received = None
-    if proposal.status in (Status.COMPLETED, Status.SETTLED) and not proposal.is_buyer:
-        proposal.received = selectors.member_share_received(proposal=proposal, user=user)
+    proposal.plan = _pending_plan(proposal) if proposal.status == Status.PENDING else None
+    proposal.buyer_money = _buyer_money(proposal, user) if proposal.is_buyer else None
+    proposal.paid = _paid(proposal, user)
+    proposal.confirmations = _confirmations(proposal)
     # The latest dispute (the reverse relation: proposals do not import disputes).
     disputes = sorted(proposal.disputes.all(), key=lambda d: (d.created_at, d.pk))
     proposal.dispute = disputes[-1] if disputes else None
@@ -108,6 +113,45 @@ def decorate_card(proposal: Proposal, user) -> Proposal:
         Status.WITHDRAWN,
     )
     return proposal
+
+
+def _pending_plan(proposal: Proposal):
+    """How the price would be paid out if accepted now: `escrow.money.distribute` (the
+    contract's rule) over the group's members today, in order of joining."""
+    group = proposal.conversation.group
+    members = marketplace_selectors.group_members(group_id=group.pk)
+    return distribute(proposal.price, proposal.rates, leader=group.leader, members=members)
+
+
+def _buyer_money(proposal: Proposal, user) -> dict | None:
+    """The buyer's available balance, and after accepting a pending proposal."""
+    if proposal.status != Status.PENDING:
+        return None
+    available = wallet_get(user=user).available_balance
+    after = available - proposal.price
+    return {"available": available, "after": after, "short": after.amount < 0}
+
+
+def _paid(proposal: Proposal, user) -> dict | None:
+    """What left the escrow once it was emptied (released, refunded, split), from the
+    ledger; with what this viewer received."""
+    if proposal.status in (Status.PENDING, *Proposal.ESCROW_HELD) or not proposal.escrow_hold_id:
+        return None
+    entries = hold_payouts(hold_id=proposal.escrow_hold_id)
+    if not entries:
+        return None
+    mine = [r for r in user_receipts(entries=entries) if r.user.pk == user.pk]
+    return {"entries": entries, "mine": mine[0] if mine else None}
+
+
+def _confirmations(proposal: Proposal) -> dict:
+    """What the confirmation step of each money button says it moves."""
+    if proposal.status not in Proposal.ESCROW_HELD or proposal.escrow_hold_id is None:
+        return {}
+    return {
+        "confirm": selectors.payout_preview(proposal, refund=False),
+        "cancel": selectors.payout_preview(proposal, refund=True),
+    }
 
 
 def _cards(conversation: Conversation, user) -> list[Proposal]:
@@ -125,11 +169,26 @@ def proposal_panel_context(request, conversation: Conversation) -> dict:
     cards = _cards(conversation, request.user)
     is_leader = conversation.group.leader_id == request.user.pk
     has_open = any(card.status in Proposal.OPEN and not card.is_legacy for card in cards)
+    can_propose = is_leader and not has_open
+    flash = take_flash(request)
+    kept = take_form(request, conversation.pk)
+    form = ProposalForm()
+    if kept is not None and can_propose:
+        form = ProposalForm(kept["data"])
+        form.is_valid()  # the errors show at their fields, the input kept
+    elif kept is not None:
+        text = " ".join(kept["errors"])
+        flash = {"anchor": "new-proposal", "tag": "error", "alert": True, "text": text}
+    for card in cards:
+        card.flash = flash if flash and flash["anchor"] == f"proposal-{card.pk}" else None
     rates = Rates.current()
     return {
         "proposals": cards,
-        "can_propose": is_leader and not has_open,
-        "proposal_form": ProposalForm(),
+        "form_flash": flash if flash and flash["anchor"] == "new-proposal" else None,
+        "can_propose": can_propose,
+        # The leader's form is away while a proposal is open: say so, not just hide it.
+        "proposal_waits": is_leader and has_open,
+        "proposal_form": form,
         "rates": rates,
         "rate_percent": {
             "platform": rates.platform_fee * 100,
@@ -173,32 +232,41 @@ def proposal_create(request, conversation_id):
     form = ProposalForm(request.POST)
     back = reverse("chat", args=[conversation.pk]) + "#new-proposal"
     if not form.is_valid():
-        for field, errors in form.errors.items():
-            label = form.fields[field].label or field.replace("_", " ").capitalize()
-            messages.error(request, f"{label}: {' '.join(errors)}")
+        keep_form(request, conversation.pk, request.POST.dict(), _form_errors(form))
         return redirect(back)
     data = form.cleaned_data
     try:
-        price = parse_amount(data["price"], data["currency"], field="price")
         proposal = services.proposal_create(
             conversation=conversation,
             actor=request.user,
             title=data["title"],
             description=data["description"],
-            price=price,
+            price=data["price"],
             due_date=data["due_date"],
         )
     except DomainError as error:
-        refusal(request, error)
+        flash_at(request, "new-proposal", messages.ERROR, friendly_message(error))
         return redirect(back)
-    messages.success(
+    flash_at(
         request,
+        f"proposal-{proposal.pk}",
+        messages.SUCCESS,
         f"Your proposal “{proposal.title}” for {money_text(proposal.price)} was sent: "
         f"platform fee {money_text(proposal.platform_fee)}, leader commission "
         f"{money_text(proposal.leader_commission)}, member pool "
         f"{money_text(proposal.member_pool)}.",
     )
     return redirect(_chat_url(proposal))
+
+
+def _form_errors(form: ProposalForm) -> list[str]:
+    """The form's errors as sentences, for when the form itself cannot be shown again
+    (an open proposal hides it): the price's own message says what it is about."""
+    texts = []
+    for field, errors in form.errors.items():
+        label = form.fields[field].label or field.replace("_", " ").capitalize()
+        texts += errors if field == "price" else [f"{label}: {error}" for error in errors]
+    return texts
 
 
 @new_workflow_required
@@ -208,12 +276,22 @@ def proposal_action(request, proposal_id, action):
     if action not in ACTION_SERVICES:
         messages.error(request, "Unknown action.")
         return redirect(_chat_url(proposal))
+    target = _next_or(request, _chat_url(proposal))
+    anchor = f"proposal-{proposal.pk}"
+
+    def tell(level: int, text: str, **extra) -> None:
+        # At the card when going back to it; else where the next page shows messages.
+        if target == _chat_url(proposal):
+            flash_at(request, anchor, level, text, **extra)
+        else:
+            messages.add_message(request, level, text)
+
     kwargs = {}
     if action == "request_changes":
         form = RequestChangesForm(request.POST)
         if not form.is_valid():
-            messages.error(request, "Say what should change before sending the request.")
-            return redirect(_next_or(request, _chat_url(proposal)))
+            tell(messages.ERROR, "Say what should change before sending the request.")
+            return redirect(target)
         kwargs["note"] = form.cleaned_data["note"]
     try:
         proposal = ACTION_SERVICES[action](proposal=proposal, actor=request.user, **kwargs)
@@ -226,13 +304,15 @@ def proposal_action(request, proposal_id, action):
                 "what": "the price",
                 "hint": "Add funds to accept.",
             }
-        refusal(request, error, **context)
-    else:
-        messages.success(
-            request,
-            DONE_MESSAGES[action].format(title=proposal.title, price=money_text(proposal.price)),
+        tell(
+            messages.ERROR,
+            friendly_message(error, **context),
+            add_funds=error.code == "insufficient_funds",
         )
-    return redirect(_next_or(request, _chat_url(proposal)))
+    else:
+        done = DONE_MESSAGES[action]
+        tell(messages.SUCCESS, done.format(title=proposal.title, price=money_text(proposal.price)))
+    return redirect(target)
 
 
 # --- the task dashboard ----------------------------------------------------------------

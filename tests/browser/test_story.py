@@ -47,6 +47,12 @@ def card(person):
     return person.page.locator("article.proposal").first
 
 
+def answer_yes(person, action: str, label: str):
+    """Money buttons ask once (issue 14): open the step, then press its real button."""
+    card(person).locator(f'[data-confirm="{action}"] summary').click()
+    card(person).get_by_role("button", name=f"Yes, {label[0].lower()}{label[1:]}").click()
+
+
 def test_discover_chat_propose_accept_tasks_deliver_confirm(people, ledger_clean):
     buyer, leader, member = people("buyer"), people("leader"), people("member")
     buyer.sign_up("bella")
@@ -120,16 +126,16 @@ def test_discover_chat_propose_accept_tasks_deliver_confirm(people, ledger_clean
 
     # The card appears live for the buyer and the member, with their own buttons.
     expect(card(buyer)).to_contain_text("Build the shop")
-    expect(card(buyer).get_by_role("button", name="Accept and pay into escrow")).to_be_visible()
+    expect(card(buyer).locator('[data-confirm="accept"] summary')).to_be_visible()
     expect(card(member)).to_contain_text(
         "Your expected share of the member pool: 435.00 USD (shared equally by 2 members)."
     )
-    expect(member.page.get_by_role("button", name="Accept and pay into escrow")).to_have_count(0)
-    expect(buyer.page.get_by_role("button", name="Withdraw")).to_have_count(0)
+    expect(member.page.locator('[data-confirm="accept"]')).to_have_count(0)
+    expect(buyer.page.locator('[data-confirm="withdraw"]')).to_have_count(0)
     member.shot("06-card-member")
 
     # Not enough money: refused in words, nothing changes.
-    card(buyer).get_by_role("button", name="Accept and pay into escrow").click()
+    answer_yes(buyer, "accept", "Accept and pay into escrow")
     expect(flash(buyer.page)).to_have_text(
         "Your available balance, 500.00 USD, is below the price of 1000.00 USD. "
         "Add funds to accept."
@@ -139,7 +145,7 @@ def test_discover_chat_propose_accept_tasks_deliver_confirm(people, ledger_clean
 
     deposit(buyer, "1000.00")
     buyer.goto(chat_path)
-    card(buyer).get_by_role("button", name="Accept and pay into escrow").click()
+    answer_yes(buyer, "accept", "Accept and pay into escrow")
     expect(flash(buyer.page)).to_have_text(
         "You accepted “Build the shop”: 1000.00 USD is now held in escrow."
     )
@@ -184,7 +190,7 @@ def test_discover_chat_propose_accept_tasks_deliver_confirm(people, ledger_clean
     )
     expect(card(buyer).get_by_role("button", name="Mark as delivered")).to_have_count(0)
     buyer.shot("11-delivered-countdown")
-    card(buyer).get_by_role("button", name="Confirm delivery and release payment").click()
+    answer_yes(buyer, "confirm", "Confirm delivery and release payment")
     expect(flash(buyer.page)).to_have_text(
         "You confirmed “Build the shop”: the escrow of 1000.00 USD was released to the group."
     )

@@ -28,6 +28,7 @@ from rest_framework.test import APIClient
 from escrow.models import EscrowTransaction
 from marketplace.asgi import application
 from marketplace.core.routing import websocket_urlpatterns
+from proposals import flashes as proposal_flashes
 
 from .matrix_table import ADMIN, API, PAGES, QUERIES, SOCKETS, cells
 from .matrix_world import world_rolled_back
@@ -133,6 +134,10 @@ def page_outcome(response):
     # A page that rendered its messages moved them from the queue to the loaded ones.
     shown = [*storage._loaded_messages, *storage._queued_messages]
     if any(message.level >= ERROR for message in shown):
+        return "refused"
+    # Proposal actions put their message at the card or the form they came from.
+    at_the_card = response.wsgi_request.session.get(proposal_flashes.KEY) or {}
+    if at_the_card.get("alert"):
         return "refused"
     if response.status_code == 302:
         location = response["Location"]
