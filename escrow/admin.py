@@ -17,10 +17,12 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from djmoney.money import Money
 
 from marketplace.core.admin import ViewOnlyAdmin
 from marketplace.core.errors import DomainError
+from marketplace.core.formats import money_text
 
 from . import services, statements
 from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet
@@ -139,10 +141,24 @@ class GroupWalletAdmin(ViewOnlyAdmin):
 
 @admin.register(EscrowHold)
 class EscrowHoldAdmin(ViewOnlyAdmin):
-    list_display = ("id", "buyer_wallet", "group_wallet", "amount", "created_at")
+    list_display = ("id", "buyer_wallet", "group_wallet", "held", "deal", "created_at")
     list_filter = ("amount_currency", "created_at")
     search_fields = ("buyer_wallet__user__username", "group_wallet__group__name")
-    list_select_related = ("buyer_wallet__user", "group_wallet__group")
+    # `proposal` is the reverse side of Proposal.escrow_hold (legacy holds have none): read
+    # by name, so escrow imports nothing from the app above it.
+    list_select_related = ("buyer_wallet__user", "group_wallet__group", "proposal")
+
+    @admin.display(description="amount", ordering="amount")
+    def held(self, obj):
+        return money_text(obj.amount)
+
+    @admin.display(description="proposal")
+    def deal(self, obj):
+        proposal = getattr(obj, "proposal", None)
+        if proposal is None:
+            return "—"
+        url = reverse("admin:proposals_proposal_change", args=[proposal.pk])
+        return format_html('<a href="{}">#{} {}</a>', url, proposal.pk, proposal.title)
 
 
 @admin.register(EscrowTransaction)

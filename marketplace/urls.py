@@ -34,4 +34,6 @@ urlpatterns = [
 ]
 
 handler400 = "marketplace.core.api_errors.bad_request"
+handler403 = "marketplace.core.api_errors.permission_denied"
 handler404 = "marketplace.core.api_errors.not_found"
+handler500 = "marketplace.core.api_errors.server_error"

@@ -1,5 +1,5 @@
-"""The project's own pages: the home page (figures from every app) and the health check
-the load balancer asks."""
+"""The project's own pages: the home page (what the product is, for a buyer and for a
+group, with the newest groups to browse) and the health check the load balancer asks."""
 
 import redis
 from django.conf import settings
@@ -9,18 +9,17 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from escrow.metrics import escrow_locked
-from marketplace.core.models import Group
+from marketplace.core import selectors
 
 # A health check must answer quickly even when a dependency hangs.
 REDIS_TIMEOUT_SECONDS = 1.0
+NEWEST_GROUPS_SHOWN = 3
 
 
 @require_GET
 def home(request):
     context = {
-        "group_count": Group.objects.count(),
-        "escrow_held": sorted(escrow_locked().items()),
+        "newest_groups": selectors.group_list()[:NEWEST_GROUPS_SHOWN],
         "platform_fee_percent": settings.PLATFORM_FEE_RATE * 100,
         "leader_commission_percent": settings.LEADER_COMMISSION_RATE * 100,
         "member_pool_percent": 100

@@ -54,6 +54,22 @@ class ReasonForm(forms.Form):
         max_length=1000,
         help_text="Kept in the admin history and posted in the conversation.",
     )
+    before_delivery = forms.BooleanField(
+        required=False,
+        label="I release it although the group never delivered the work",
+    )
+
+    def __init__(self, *args, undelivered: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.undelivered = undelivered
+        if undelivered:
+            self.fields["before_delivery"].required = True
+            self.fields["reason"].help_text = (
+                "Say why the group is paid before delivering, as for a dispute: it is kept "
+                "in the admin history and posted in the conversation."
+            )
+        else:
+            del self.fields["before_delivery"]
 
 
 def escrow_split(proposal: Proposal, action: str) -> dict:
@@ -67,7 +83,16 @@ def escrow_split(proposal: Proposal, action: str) -> dict:
     elif proposal.is_legacy or proposal.status not in transition.sources:
         problem = f"Cannot be settled by staff: the proposal is {proposal.status}."
     lines = [] if problem else payout_preview(proposal, refund=action == "refund_escrow")
-    return {"proposal": proposal, "held": held, "problem": problem, "lines": lines}
+    undelivered = (
+        not problem and action == "release_escrow" and proposal.status != Proposal.Status.DELIVERED
+    )
+    return {
+        "proposal": proposal,
+        "held": held,
+        "problem": problem,
+        "lines": lines,
+        "undelivered": undelivered,
+    }
 
 
 class TaskInline(StaffViewMixin, admin.TabularInline):
@@ -166,7 +191,11 @@ class ProposalAdmin(StaffViewMixin, admin.ModelAdmin):
                 "conversation__group", "conversation__product_owner", "escrow_hold"
             ).order_by("pk")
         )
-        form = ReasonForm(request.POST if request.POST.get("confirm") == "yes" else None)
+        splits = [escrow_split(proposal, action) for proposal in proposals]
+        form = ReasonForm(
+            request.POST if request.POST.get("confirm") == "yes" else None,
+            undelivered=any(split["undelivered"] for split in splits),
+        )
         if form.is_bound and form.is_valid():
             reason = form.cleaned_data["reason"]
             done = 0
@@ -191,7 +220,7 @@ class ProposalAdmin(StaffViewMixin, admin.ModelAdmin):
             "opts": self.model._meta,
             "action": action,
             "verb": spec.verb,
-            "splits": [escrow_split(proposal, action) for proposal in proposals],
+            "splits": splits,
             "form": form,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "media": self.media,

@@ -12,7 +12,7 @@ from escrow.money import AMOUNT, CENT, Rates
 class ProposalStatus(models.TextChoices):
     PENDING = "pending"  # sent, waiting for the buyer
     ACCEPTED = "accepted"  # the buyer accepted: the price is locked in escrow
-    IN_PROGRESS = "in_progress"  # the group is working on it
+    IN_PROGRESS = "in_progress", "In progress"  # the group is working on it
     DELIVERED = "delivered"  # the group says it is done; the buyer confirms or disputes
     COMPLETED = "completed"  # escrow released to the platform, leader and members
     REJECTED = "rejected"  # the buyer said no before accepting
@@ -171,8 +171,8 @@ class Proposal(models.Model):
 
 
 class TaskStatus(models.TextChoices):
-    TODO = "todo"  # not started; a new task's status
-    IN_PROGRESS = "in_progress"  # started: starting one starts an accepted proposal
+    TODO = "todo", "To do"  # not started; a new task's status
+    IN_PROGRESS = "in_progress", "In progress"  # started: starts an accepted proposal
     DONE = "done"  # finished; a leaving member keeps their done tasks
 
 

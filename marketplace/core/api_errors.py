@@ -69,3 +69,23 @@ def not_found(request, exception):
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
     return defaults.page_not_found(request, exception)
+
+
+def permission_denied(request, exception):
+    """Django's 403 page (PermissionDenied outside DRF): JSON under /api/, the site's page
+    elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            error_body("permission_denied", "You are not allowed to do that."), status=403
+        )
+    return defaults.permission_denied(request, exception)
+
+
+def server_error(request):
+    """Django's 500 page: JSON under /api/, the site's page elsewhere (rendered without
+    the request's context, so a broken context processor cannot break it too)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            error_body("server_error", "Something went wrong on our side."), status=500
+        )
+    return defaults.server_error(request)

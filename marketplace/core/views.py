@@ -10,10 +10,11 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Prefetch
+from django.db.models import Max, Prefetch
 from django.http import Http404, HttpRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import accounts, selectors, services
@@ -26,7 +27,7 @@ from .forms import (
     MessageForm,
     SignUpForm,
 )
-from .models import Conversation, Group, GroupMembership
+from .models import Conversation, GroupMembership
 from .pages import (
     conversation_or_404,
     found_or_404,
@@ -42,10 +43,20 @@ GROUPS_PER_PAGE = 12
 # --- accounts ------------------------------------------------------------------------
 
 
+def _next_page(request) -> str:
+    """Where the visitor was going before signing up (`next`), if it is on this site."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if safe else ""
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request):
+    next_page = _next_page(request)
     if request.user.is_authenticated:
-        return redirect("groups")
+        return redirect(next_page or "groups")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -58,8 +69,8 @@ def signup(request):
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome, {user.username}! Your wallet is open.")
-            return redirect("groups")
-    return render(request, "registration/signup.html", {"form": form})
+            return redirect(next_page or "groups")
+    return render(request, "registration/signup.html", {"form": form, "next": next_page})
 
 
 # --- groups --------------------------------------------------------------------------
@@ -72,7 +83,7 @@ def _members_in_order():
     )
 
 
-@page_login_required
+# Discovery and profiles are public: anyone may browse before signing up.
 @require_GET
 def group_discover(request):
     form = GroupSearchForm(request.GET or None)
@@ -90,13 +101,16 @@ def group_discover(request):
     )
 
 
-@page_login_required
 @require_GET
 def group_profile(request, group_id):
     group = found_or_404(selectors.group_detail, group_id=group_id)
     members = list(group.memberships.all())
     is_member = any(membership.user_id == request.user.pk for membership in members)
-    conversation = Conversation.objects.filter(product_owner=request.user, group=group).first()
+    conversation = (
+        Conversation.objects.filter(product_owner=request.user, group=group).first()
+        if request.user.is_authenticated
+        else None
+    )
     return render(
         request,
         "marketplace/group_profile.html",
@@ -142,12 +156,9 @@ def my_groups(request):
         else:
             messages.success(request, f"Your group {group.name} is ready. Add its members below.")
             return redirect("group_manage", group_id=group.pk)
-    groups = (
-        Group.objects.filter(memberships__user=request.user)
-        .select_related("leader")
-        .annotate(member_count=Count("memberships", distinct=True))
-        .order_by("name", "id")
-    )
+    # group_list counts members in a subquery: counting over the join this filter makes
+    # would count only the user's own membership.
+    groups = selectors.group_list().filter(memberships__user=request.user).order_by("name", "id")
     return render(request, "marketplace/my_groups.html", {"groups": groups, "form": form})
 
 

@@ -12,11 +12,11 @@
     return (n < 10 ? "0" : "") + n;
   }
 
-  // The same format as the server's template ("26 Nov, 14:05", UTC).
+  // The same format as the server's `when` filter ("26 Nov 2026, 14:05", UTC).
   function when(iso) {
     var d = new Date(iso);
     if (isNaN(d)) return "";
-    return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] + ", " + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
+    return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] + " " + d.getUTCFullYear() + ", " + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
   }
 
   function text(tag, className, value) {
@@ -92,8 +92,10 @@
         anchor.href = "#proposal-" + message.metadata.proposal_id;
         cardLink.appendChild(anchor);
         cardLink.appendChild(document.createTextNode(" "));
-        var status = String(message.metadata.status || "").replace(/_/g, " ");
-        cardLink.appendChild(text("span", "tag", status.charAt(0).toUpperCase() + status.slice(1)));
+        // The same coloured badge as the proposal cards (the status is a code: [a-z_]).
+        var code = String(message.metadata.status || "").replace(/[^a-z_]/g, "");
+        var status = code.replace(/_/g, " ");
+        cardLink.appendChild(text("span", "status-badge status-" + code, status.charAt(0).toUpperCase() + status.slice(1)));
         item.appendChild(cardLink);
       }
       // Keep the list in id order even if frames arrive out of order.

@@ -102,7 +102,6 @@ def test_change_password(as_user):
 @pytest.mark.parametrize(
     "path",
     [
-        "/groups/",
         "/groups/mine/",
         "/conversations/",
         "/wallet/",

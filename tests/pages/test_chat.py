@@ -84,5 +84,5 @@ def test_proposal_events_in_the_chat_link_to_their_card(as_user, team):
     html = as_user(team.buyer).get(f"/conversations/{team.conversation.pk}/").content.decode()
     event = html[html.index("New proposal") :]
     assert f'<a href="#proposal-{proposal.pk}">See the proposal card</a>' in event
-    assert '<span class="tag">Pending</span>' in event
+    assert '<span class="status-badge status-pending">Pending</span>' in event
     assert f'id="proposal-{proposal.pk}"' in html  # the card it points to

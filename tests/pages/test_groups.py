@@ -1,7 +1,6 @@
 """Discovery, the group profile, and managing one's groups."""
 
 import pytest
-from django.test import Client
 
 from marketplace.core.models import Conversation, Group, GroupMembership
 from proposals.models import Proposal
@@ -184,7 +183,3 @@ def test_delete_a_group_and_the_escrow_refusal_in_words(as_user, team):
         "resolve its dispute."
     ]
     assert Group.objects.filter(pk=team.group.pk).exists()
-
-
-def test_anonymous_discovery_redirects_to_login():
-    assert Client().get("/groups/")["Location"] == "/accounts/login/?next=/groups/"

@@ -65,7 +65,7 @@ def test_the_leader_creates_and_assigns_and_members_move_their_own(as_user, team
         "change it."
     ]
     response = csrf_post(as_user(m1), f"/tasks/{task.pk}/move/", {"status": "in_progress"})
-    assert flashes(response) == ["“Checkout” moved to In Progress."]
+    assert flashes(response) == ["“Checkout” moved to In progress."]
     task.refresh_from_db()
     accepted.refresh_from_db()
     assert task.status == "in_progress"

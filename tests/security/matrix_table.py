@@ -4,10 +4,10 @@ visibility rule), not read off the code.
 
 The contract's rules in short: no credentials → 401 (but register, token, schema, docs);
 an object you may not see → 404, never its data (a stranger, a former member, staff);
-an object you may see but an act that is not yours → 403. Groups are public to signed-in
-users (discovery), so a non-leader acting on one gets 403, not 404. The support role reads
-and resolves disputes; finance releases, refunds and adjusts in the admin; `is_staff` alone
-opens nothing in the API or the pages.
+an object you may see but an act that is not yours → 403. Groups are public (anonymous
+visitors browse their pages; the API needs a sign-in), so a non-leader acting on one gets
+403, not 404. The support role reads and resolves disputes; finance releases, refunds
+and adjusts in the admin; `is_staff` alone opens nothing in the API or the pages.
 
 Page outcomes: a status code, or "login" (redirected to the login page), "ok" (redirected
 on, no error message), "refused" (the service refused: an error message is shown). Admin
@@ -302,10 +302,10 @@ PAGES = [
     page("POST /accounts/logout/", anonymous="ok", users="ok"),
     page("GET /accounts/password/", users=200),
     page("GET /accounts/password/done/", users=200),
-    page("GET /groups/", users=200),
+    page("GET /groups/", anonymous=200, users=200),
     page("GET /groups/mine/", users=200),
     page("POST /groups/mine/", users="ok", body={"name": "Page group", "skills": "go"}),
-    page("GET /groups/{obj}/", obj="idle_group", users=200),
+    page("GET /groups/{obj}/", obj="idle_group", anonymous=200, users=200),
     page("GET /groups/{obj}/manage/", obj="idle_group", users=404, leader=200, member=200),
     page(
         "POST /groups/{obj}/members/",

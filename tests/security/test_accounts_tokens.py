@@ -116,8 +116,8 @@ def test_a_password_change_ends_every_token_and_the_other_sessions(deleted_token
     assert sorted(deleted_tokens) == sorted((user.pk, key[:15]) for key in keys)
     assert me(bystander_key) == 200
     # The browser that changed it stays signed in; the other one is signed out.
-    assert this_browser.get("/groups/").status_code == 200
-    assert other_browser.get("/groups/")["Location"].startswith("/accounts/login/")
+    assert this_browser.get("/groups/mine/").status_code == 200
+    assert other_browser.get("/groups/mine/")["Location"].startswith("/accounts/login/")
     # The new password signs in for a new token.
     body = {"username": "grace", "password": NEW}
     assert APIClient().post("/api/auth/token", body, format="json").status_code == 200

@@ -1,8 +1,10 @@
-"""Template helpers of the server-rendered pages: money, rates, the bell."""
+"""Template helpers of the server-rendered pages: money, rates, dates, the bell."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from django import template
+from django.utils.dateformat import format as date_format
 from djmoney.money import Money
 
 from marketplace.core import selectors
@@ -40,3 +42,32 @@ def percent(rate) -> str:
 def code_label(value) -> str:
     """A machine code as words: "in_progress" → "In progress"."""
     return str(value or "").replace("_", " ").capitalize()
+
+
+# The site's one way of writing a moment, and a day: "15 Dec 2026, 23:32" and "15 Dec 2026"
+# (UTC, the site's time zone), on every page.
+MOMENT_FORMAT = "j M Y, H:i"
+DAY_FORMAT = "j M Y"
+
+
+@register.filter(expects_localtime=True)
+def when(value, precision: str = "") -> str:
+    """A date and time as "15 Dec 2026, 23:32"; a date, or `|when:"day"`, as "15 Dec 2026"."""
+    if value in (None, ""):
+        return ""
+    with_time = isinstance(value, datetime) and precision != "day"
+    return date_format(value, MOMENT_FORMAT if with_time else DAY_FORMAT)
+
+
+# Statuses whose name alone does not say what happened to the money.
+STATUS_HELP = {
+    "settled": "A dispute ended in a split: staff refunded part of the price to the buyer "
+    "and released the rest to the group.",
+    "refunded": "The whole price went back to the buyer.",
+}
+
+
+@register.filter
+def status_help(status) -> str:
+    """What a status means, for the ones that need saying ("" for the others)."""
+    return STATUS_HELP.get(str(status or ""), "")
