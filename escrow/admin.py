@@ -25,7 +25,7 @@ from marketplace.core.errors import DomainError
 from marketplace.core.formats import money_text
 
 from . import services, statements
-from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet
+from .models import EscrowHold, EscrowTransaction, GroupWallet, LedgerSeal, Wallet
 
 ADJUST_PERMISSION = "escrow.adjust_wallet"
 FEE_STATEMENT_PERMISSION = "escrow.view_fee_statement"
@@ -222,3 +222,11 @@ class EscrowTransactionAdmin(ViewOnlyAdmin):
     @admin.display(description="to")
     def destination(self, obj):
         return obj.to_wallet or obj.to_group_wallet or obj.to_hold
+
+
+@admin.register(LedgerSeal)
+class LedgerSealAdmin(ViewOnlyAdmin):
+    """The hash chain over the ledger (`escrow.sealing`); `manage.py reconcile` proves it."""
+
+    list_display = ("id", "created_at", "after_id", "sealed_through_id", "row_count", "hash")
+    ordering = ("-id",)

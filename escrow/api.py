@@ -36,6 +36,12 @@ class TransactionOutputSerializer(serializers.Serializer):
     )
     created_at = serializers.DateTimeField()
     memo = serializers.CharField()
+    seal_id = serializers.IntegerField(
+        allow_null=True, help_text="The ledger seal covering this entry; null until sealed."
+    )
+    seal_hash = serializers.CharField(
+        allow_null=True, help_text="That seal's hash (64 hex digits); null until sealed."
+    )
 
 
 class MoneyMovementInputSerializer(serializers.Serializer):
@@ -66,6 +72,8 @@ def _movement_example(*, kind, amount, direction, memo, available):
             "direction": direction,
             "created_at": "2026-05-04T09:30:00.000000Z",
             "memo": memo,
+            "seal_id": None,
+            "seal_hash": None,
         },
         "wallet": {
             "currency": "USD",
@@ -96,6 +104,7 @@ def _parse(request):
 def _movement_response(request, entry) -> Response:
     wallet = selectors.wallet_get(user=request.user)
     entry.direction = "in" if entry.to_wallet_id == wallet.pk else "out"
+    entry.seal_id = entry.seal_hash = None  # just posted: sealed a few seconds later at best
     data = {"transaction": entry, "wallet": wallet}
     return Response(MoneyMovementOutputSerializer(data).data, status=status.HTTP_201_CREATED)
 

@@ -10,6 +10,7 @@ from .api import (
     WalletTransactionListApi,
     WalletWithdrawApi,
 )
+from .api_seal import LedgerSealApi
 from .api_statements import WalletStatementCsvApi
 
 urlpatterns = [
@@ -19,5 +20,6 @@ urlpatterns = [
     api_path("wallet/deposit", WalletDepositApi.as_view(), "api-wallet-deposit"),
     api_path("wallet/withdraw", WalletWithdrawApi.as_view(), "api-wallet-withdraw"),
     api_path(r"wallet/statement\.csv", WalletStatementCsvApi.as_view(), "api-wallet-statement-csv"),
+    api_path("ledger/seal", LedgerSealApi.as_view(), "api-ledger-seal"),
     api_path(r"groups/(?P<group_id>[0-9]+)/wallet", GroupWalletApi.as_view(), "api-group-wallet"),
 ]

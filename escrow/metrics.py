@@ -20,7 +20,9 @@ from django.core.cache import cache
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from prometheus_client.core import GaugeMetricFamily
 
+from . import sealing
 from .models import EscrowHold, EscrowTransaction
 from .reconcile import find_problems
 
@@ -169,3 +171,24 @@ def ledger_health() -> tuple[bool, int]:
         "metrics:ledger-problems", lambda: len(find_problems()), LEDGER_HEALTH_TTL
     )
     return problems == 0, problems
+
+
+# --- sealing ------------------------------------------------------------------------
+
+
+class SealBacklogCollector:
+    """The unsealed backlog for `/metrics`: a `seal_ledger` worker that stopped shows as a
+    growing count and age."""
+
+    def collect(self):
+        count, age = sealing.backlog()
+        yield GaugeMetricFamily(
+            "marketplace_ledger_unsealed_transactions",
+            "Escrow transactions not yet sealed into the ledger's hash chain.",
+            value=count,
+        )
+        yield GaugeMetricFamily(
+            "marketplace_ledger_oldest_unsealed_age_seconds",
+            "Age in seconds of the oldest unsealed escrow transaction (0: none).",
+            value=age,
+        )

@@ -246,3 +246,31 @@ class EscrowTransaction(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount}"
+
+
+class LedgerSeal(models.Model):
+    """A link of the hash chain over the ledger (`escrow.sealing`): it seals every escrow
+    transaction with `after_id < id <= sealed_through_id`, hashed after the previous
+    seal's hash. `after_id` is unique, so two sealers racing from the same seal cannot
+    both append: the loser's insert fails and nothing else waits on it."""
+
+    previous = models.OneToOneField(
+        "self", null=True, on_delete=models.PROTECT, related_name="next_seal"
+    )
+    after_id = models.BigIntegerField(unique=True)
+    sealed_through_id = models.BigIntegerField(unique=True)
+    row_count = models.PositiveIntegerField()
+    hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "ledger_seals"
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sealed_through_id__gt=F("after_id")), name="seal_covers_some_ids"
+            )
+        ]
+
+    def __str__(self):
+        return f"Seal #{self.pk} through transaction #{self.sealed_through_id}"

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import IntegerField, Sum
 
 from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet, cents
+from .sealing import first_broken_seal
 
 Check = Callable[[], list[str]]
 _extra_checks: list[Check] = []
@@ -191,6 +192,12 @@ def _check_append_only(problems: list[str]) -> None:
             problems.append("the append-only trigger on escrow_transactions is missing or disabled")
 
 
+def _check_seals(problems: list[str]) -> None:
+    broken = first_broken_seal()
+    if broken is not None:
+        problems.append(broken)
+
+
 def find_problems() -> list[str]:
     """Every problem found, read from one consistent snapshot of the database.
 
@@ -216,6 +223,7 @@ def _find_problems() -> list[str]:
     _check_wallets(problems)
     _check_conservation(problems)
     _check_append_only(problems)
+    _check_seals(problems)
     for check in _extra_checks:
         problems.extend(check())
     return problems

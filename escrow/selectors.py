@@ -9,6 +9,7 @@ from django.db.models import Case, CharField, Q, QuerySet, Sum, Value, When
 from djmoney.money import Money
 
 from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet
+from .sealing import with_seals
 
 
 def _zero(currency: str) -> Money:
@@ -66,11 +67,12 @@ def wallet_transaction_list(*, wallet: Wallet) -> QuerySet[EscrowTransaction]:
     """Ledger entries that touch the wallet, newest first: money into or out of it, and
     money leaving or entering the escrow holds it funded as a buyer. Each row is annotated
     with `direction`: "in" when the money arrives in this wallet, "out" otherwise (an
-    escrow lock moves available money out into a hold; a release pays the hold out)."""
+    escrow lock moves available money out into a hold; a release pays the hold out), and
+    with its `seal_id` and `seal_hash` (None until sealed)."""
     if wallet.pk is None:
         return EscrowTransaction.objects.none()
     own_holds = EscrowHold.objects.filter(buyer_wallet_id=wallet.pk).values("pk")
-    return (
+    return with_seals(
         EscrowTransaction.objects.filter(
             Q(from_wallet_id=wallet.pk)
             | Q(to_wallet_id=wallet.pk)

@@ -1,7 +1,8 @@
 """Statements as CSV rows: a user's wallet transactions, and the platform's fees by month
 for finance. Rows only; the HTTP views (`api_statements`, the admin) write them out.
 
-Every amount is a two-place decimal string; times are ISO 8601 in UTC.
+Every amount is a two-place decimal string; times are ISO 8601 in UTC. A wallet line's
+`seal_id` and `seal_hash` are blank until the line is sealed (`escrow.sealing`).
 """
 
 import csv
@@ -32,6 +33,8 @@ WALLET_STATEMENT_HEADER = [
     "escrow_after",
     "currency",
     "memo",
+    "seal_id",
+    "seal_hash",
 ]
 FEE_STATEMENT_HEADER = [
     "month",
@@ -95,6 +98,8 @@ def wallet_statement_rows(
             amount_text(escrow),
             str(entry.amount.currency),
             entry.memo,
+            "" if entry.seal_id is None else str(entry.seal_id),
+            entry.seal_hash or "",
         ]
 
 

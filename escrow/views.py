@@ -19,6 +19,7 @@ from .chart import balance_series, chart_of
 from .history import history_page
 from .models import EscrowTransaction
 from .money import parse_amount
+from .sealing import latest_seal
 
 Kind = EscrowTransaction.Kind
 
@@ -128,6 +129,7 @@ def wallet(request):
             "deposit_form": _fresh_form("deposit"),
             "withdraw_form": _fresh_form("withdraw"),
             "sandbox": settings.PAYMENTS_SANDBOX,
+            "latest_seal": latest_seal(),
         },
     )
 

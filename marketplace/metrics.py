@@ -300,5 +300,6 @@ def exposition() -> bytes:
     server process measured about itself (`marketplace.observability`)."""
     registry = CollectorRegistry()
     registry.register(WorkflowCollector())
+    registry.register(ledger_metrics.SealBacklogCollector())
     registry.register(observability.WorkerMetrics())
     return generate_latest(registry)

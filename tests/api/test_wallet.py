@@ -95,6 +95,8 @@ def test_deposit_credits_the_available_balance(alice, user, ledger_clean):
             "direction": "in",
             "created_at": entry.created_at.isoformat().replace("+00:00", "Z"),
             "memo": entry.memo,
+            "seal_id": None,
+            "seal_hash": None,
         },
         "wallet": {
             "currency": "USD",
@@ -278,6 +280,8 @@ def test_transactions_list_everything_touching_the_wallet_newest_first(alice, us
         "direction",
         "created_at",
         "memo",
+        "seal_id",
+        "seal_hash",
     }
     assert balances(user) == ("380.00", "380.00", "0.00")
     assert alice.get("/api/wallet").json()["balance"] == "380.00"

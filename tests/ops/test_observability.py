@@ -193,9 +193,10 @@ def test_the_dashboard_lists_routes_busiest_first_with_p50_and_p99(db, client):
 
 # --- query budgets -------------------------------------------------------------------
 
-# Aggregates only, so the count does not grow with the data: 15 for the figures; the
-# dashboard adds the session, the user and the admin's staff checks.
-BUDGET_METRICS = 15
+# Aggregates only, so the count does not grow with the data: 16 for the figures (one of
+# them the unsealed backlog); the dashboard adds the session, the user and the admin's
+# staff checks.
+BUDGET_METRICS = 16
 BUDGET_DASHBOARD = 19
 
 

@@ -15,7 +15,7 @@ from tests.proposals.factories import bring_to, fund, make_team, usd
 
 HEADER = (
     "date,transaction_id,kind,description,available_change,escrow_change,"
-    "available_after,escrow_after,currency,memo"
+    "available_after,escrow_after,currency,memo,seal_id,seal_hash"
 )
 
 pytestmark = pytest.mark.django_db
@@ -47,16 +47,17 @@ def test_the_buyers_statement(client_for, anon):
     expected = [
         HEADER,
         f"{_stamp(deposit)},{deposit.pk},deposit,Deposit,1500.00,0.00,1500.00,0.00,USD,"
-        f"{deposit.memo}",
-        f"{_stamp(lock)},{lock.pk},escrow_lock,Escrow locked,-1000.00,1000.00,500.00,1000.00,USD,",
+        f"{deposit.memo},,",
+        f"{_stamp(lock)},{lock.pk},escrow_lock,Escrow locked,-1000.00,1000.00,500.00,1000.00,"
+        "USD,,,",
         f"{_stamp(by_kind['platform_fee'])},{by_kind['platform_fee'].pk},platform_fee,"
-        "Platform fee,0.00,-100.00,500.00,900.00,USD,",
+        "Platform fee,0.00,-100.00,500.00,900.00,USD,,,",
         f"{_stamp(by_kind['leader_commission'])},{by_kind['leader_commission'].pk},"
-        "leader_commission,Leader commission,0.00,-30.00,500.00,870.00,USD,",
+        "leader_commission,Leader commission,0.00,-30.00,500.00,870.00,USD,,,",
         f"{_stamp(shares[0])},{shares[0].pk},member_share,Member share,0.00,-435.00,"
-        "500.00,435.00,USD,",
+        "500.00,435.00,USD,,,",
         f"{_stamp(shares[1])},{shares[1].pk},member_share,Member share,0.00,-435.00,"
-        "500.00,0.00,USD,",
+        "500.00,0.00,USD,,,",
     ]
     assert body(response).split("\r\n") == [*expected, ""]
     assert proposal.pk

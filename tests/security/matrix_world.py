@@ -8,6 +8,7 @@ group); plain staff (`is_staff`, no role); finance; support."""
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import transaction
 from django.test import override_settings
@@ -15,6 +16,7 @@ from djmoney.money import Money
 
 from disputes.services import dispute_open
 from escrow.models import Wallet
+from escrow.sealing import seal_ledger
 from escrow.services import new_key, wallet_deposit
 from legacy.services import project_create
 from marketplace.core.services import group_leave
@@ -97,6 +99,7 @@ def build_world() -> World:
     )
     users = world.users
     wallet_deposit(user=users["buyer"], amount=Money("1000.00", "USD"), idempotency_key=new_key())
+    seal_ledger(settle=timedelta(0))  # a seal for `GET /api/ledger/seal`
 
     _deal(world, "idle", None)  # a conversation without a proposal, a group without history
     _deal(world, "pending", S.PENDING)

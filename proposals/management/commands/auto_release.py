@@ -2,7 +2,8 @@
 the release time pass, and send the reminders before it (`proposals.auto_release`).
 
 One pass by default (for cron); `--loop --interval 60` keeps running, a pass a minute,
-which is how `make run` starts it beside the web server. Safe on several hosts at once.
+which is how `make run` starts it beside the web server, and also seals the ledger each
+pass (`manage.py seal_ledger`). Safe on several hosts at once.
 """
 
 import signal
@@ -11,6 +12,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from escrow.sealing import seal_ledger
 from proposals.auto_release import auto_release_pass
 
 
@@ -43,11 +45,21 @@ class Command(BaseCommand):
                     )
             if not loop or self._stopping:
                 return
+            self._seal()
             self._sleep(interval)
             if self._stopping:
                 return
             # A long-running process: drop connections the database closed meanwhile.
             close_old_connections()
+
+    def _seal(self) -> None:
+        try:
+            seal = seal_ledger()
+        except Exception as error:  # keep the loop alive; the next pass seals the rest
+            self.stderr.write(f"seal_ledger failed: {error!r}")
+        else:
+            if seal is not None:
+                self.stdout.write(f"seal_ledger: seal #{seal.pk} through #{seal.sealed_through_id}")
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
