@@ -5,7 +5,9 @@ The list shows open disputes first, oldest first, with their age, the proposal's
 and the parties. A dispute's page shows the evidence thread (read-only) and, for the
 support role (`disputes.resolve_dispute`), a "Resolve" button leading to a form that
 calls `dispute_resolve`: refund, release, or split with the amount refunded to the
-buyer, and a note. Other staff see everything and resolve nothing (403).
+buyer, and a note. The form starts at the suggestion frozen when the dispute opened
+(`disputes.evidence.suggested_resolution`), its note recording why, so one click applies
+it; staff can change any of it. Other staff see everything and resolve nothing (403).
 """
 
 from decimal import Decimal
@@ -30,7 +32,9 @@ from marketplace.core.roles import has_staff_power
 from proposals.selectors import payout_preview
 from proposals.transitions import RESOLVE_DISPUTES
 
-from .models import Dispute, DisputeMessage
+from .evidence import suggested_resolution
+from .models import Dispute, DisputeEvidenceItem, DisputeMessage
+from .selectors import snapshot_sections
 from .services import dispute_resolve
 
 # The desk's longest cells, shortened so that its table fits a 1280 px screen.
@@ -41,6 +45,23 @@ DESK_NAME_CHARS = 20
 class EvidenceInline(StaffViewMixin, admin.TabularInline):
     model = DisputeMessage
     fields = ("author", "body", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class SnapshotInline(StaffViewMixin, admin.TabularInline):
+    """The snapshot frozen when the dispute opened: read-only, like the evidence."""
+
+    model = DisputeEvidenceItem
+    verbose_name = verbose_name_plural = "snapshot frozen at opening"
+    fields = ("topic", "occurred_at", "data")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -102,12 +123,13 @@ class DisputeAdmin(StaffViewMixin, admin.ModelAdmin):
         "proposal_status_before",
         "outcome",
         "refund_amount",
+        "suggested_refund_amount",
         "resolution_note",
         "resolved_by",
         "created_at",
         "resolved_at",
     )
-    inlines = [EvidenceInline]
+    inlines = [EvidenceInline, SnapshotInline]
     change_form_template = "admin/disputes/dispute/change_form.html"
 
     def has_add_permission(self, request):
@@ -174,7 +196,8 @@ class DisputeAdmin(StaffViewMixin, admin.ModelAdmin):
             self.message_user(request, "This dispute is already resolved.", messages.WARNING)
             return HttpResponseRedirect(change_url)
         proposal = dispute.proposal
-        form = ResolveForm(request.POST or None)
+        suggestion = suggested_resolution(dispute=dispute, price=proposal.price)
+        form = ResolveForm(request.POST or None, initial=suggestion)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             refund = data["refund_amount"]
@@ -202,6 +225,8 @@ class DisputeAdmin(StaffViewMixin, admin.ModelAdmin):
             "proposal": proposal,
             "release_lines": payout_preview(proposal, refund=False),
             "evidence": dispute.messages.select_related("author"),
+            "suggestion": suggestion,
+            "snapshot": snapshot_sections(dispute.evidence_items.all()),
             "form": form,
             "change_url": change_url,
         }

@@ -55,6 +55,35 @@ def _resolved_example(*, outcome: str, refund_amount: str | None, note: str) -> 
                 "created_at": "2026-05-21T10:15:00.000000Z",
             }
         ],
+        "suggested_refund_amount": "500.00",
+        "evidence": [
+            {
+                "kind": "auto",
+                "topic": "terms",
+                "occurred_at": None,
+                "data": {
+                    "title": "Landing pages",
+                    "price": "1000.00",
+                    "currency": "USD",
+                    "platform_fee_rate": "0.1000",
+                    "leader_commission_rate": "0.0500",
+                    "due_date": "2026-06-01",
+                    "pool_split": "equal",
+                },
+            },
+            {
+                "kind": "auto",
+                "topic": "task",
+                "occurred_at": None,
+                "data": {"title": "Pages", "status": "done", "points": 1, "assignee": "bob"},
+            },
+            {
+                "kind": "auto",
+                "topic": "task",
+                "occurred_at": None,
+                "data": {"title": "Contact form", "status": "todo", "points": 1, "assignee": None},
+            },
+        ],
     }
 
 
@@ -108,8 +137,11 @@ class DisputeDetailApi(NewWorkflowApi):
         operation_id="disputes_retrieve",
         responses={200: DisputeOutputSerializer, **errors(401, 403, 404)},
         description=(
-            "A dispute with its status, outcome and evidence messages, oldest first. The "
-            "parties (the buyer and the group's members) and the support role; anyone else 404."
+            "A dispute with its status, outcome and evidence messages, oldest first, the "
+            "snapshot frozen when it opened (`evidence`, items of kind `auto`) and the "
+            "`suggested_refund_amount` the unfinished points give: for a 1000.00 proposal with "
+            "tasks of 3, 2 and 1 points of which the 3 are done, 500.00. The parties (the "
+            "buyer and the group's members) and the support role; anyone else 404."
         ),
     )
     def get(self, request, dispute_id):

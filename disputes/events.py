@@ -15,7 +15,7 @@ def _publish(dispute_id: int) -> None:
     # Read after commit, with its evidence, exactly as GET /api/disputes/{id} shows it.
     dispute = (
         Dispute.objects.select_related("proposal", "opened_by", "resolved_by")
-        .prefetch_related("messages__author")
+        .prefetch_related("messages__author", "evidence_items")
         .get(pk=dispute_id)
     )
     publish_to_conversation(

@@ -34,6 +34,8 @@ class Dispute(models.Model):
     proposal_status_before = models.CharField(max_length=20)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
     refund_amount = MoneyField(null=True, blank=True, **AMOUNT)
+    # Frozen at opening from the snapshot's tasks (`disputes.evidence`); null without tasks.
+    suggested_refund_amount = MoneyField(null=True, blank=True, **AMOUNT)
     resolution_note = models.TextField(blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -80,3 +82,40 @@ class DisputeMessage(models.Model):
 
     def __str__(self):
         return f"Evidence #{self.pk}"
+
+
+class EvidenceKind(models.TextChoices):
+    AUTO = "auto"  # frozen from the proposal when the dispute opened, not said by anyone
+
+
+class SnapshotTopic(models.TextChoices):
+    TERMS = "terms"
+    TASK = "task"
+    DELIVERY = "delivery"
+    MESSAGE = "message"
+
+
+class DisputeEvidenceItem(models.Model):
+    """One item of the snapshot frozen when the dispute opened, in timeline order."""
+
+    Kind = EvidenceKind
+    Topic = SnapshotTopic
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="evidence_items")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.AUTO)
+    topic = models.CharField(max_length=10, choices=Topic.choices)
+    position = models.PositiveIntegerField()
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        db_table = "dispute_evidence_items"
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dispute", "position"], name="dispute_evidence_position_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Evidence item #{self.pk} ({self.topic})"

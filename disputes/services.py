@@ -26,6 +26,7 @@ from proposals.transitions import RESOLVE_DISPUTES, Role, has_role, require_role
 
 from . import events, notifications
 from .errors import DisputeClosed, DisputeOpen, InvalidOutcome, InvalidRefundAmount
+from .evidence import freeze_snapshot
 from .models import Dispute, DisputeMessage
 
 if TYPE_CHECKING:
@@ -60,7 +61,8 @@ def is_dispute_party(*, proposal: Proposal, actor) -> bool:
 def dispute_open(*, proposal: Proposal, actor, reason: str) -> Dispute:
     """The buyer or the group's leader disputes an accepted, in-progress or delivered
     proposal: it becomes `disputed` and its escrow is frozen until staff resolve it.
-    The actor (403) and the status (409) are checked first, then the reason (400)."""
+    The actor (403) and the status (409) are checked first, then the reason (400). The
+    dispute's own evidence (`disputes.evidence`) is frozen under the same locks."""
     dispute = None
 
     def record(proposal: Proposal) -> None:
@@ -78,6 +80,7 @@ def dispute_open(*, proposal: Proposal, actor, reason: str) -> Dispute:
                 )
         except IntegrityError:
             raise DisputeOpen("This proposal already has an open dispute.") from None
+        freeze_snapshot(dispute=dispute, proposal=proposal)
 
     proposal = proposal_dispute(proposal=proposal, actor=actor, require=record)
     notifications.dispute_opened(dispute=dispute, proposal=proposal, actor=actor)

@@ -80,6 +80,7 @@ def _detail_context(request, dispute: Dispute) -> dict:
         "dispute": dispute,
         "proposal": dispute.proposal,
         "evidence": dispute.messages.all(),  # prefetched, oldest first
+        "snapshot": selectors.snapshot_sections(dispute.evidence_items.all()),  # prefetched
         "form": EvidenceForm() if dispute.status == Dispute.Status.OPEN else None,
     }
 

@@ -60,7 +60,7 @@ def ref(user):
 
 def expected_dispute(dispute: Dispute) -> dict:
     dispute.refresh_from_db()
-    refund = dispute.refund_amount
+    refund, suggested = dispute.refund_amount, dispute.suggested_refund_amount
     return {
         "id": dispute.pk,
         "proposal_id": dispute.proposal_id,
@@ -82,6 +82,16 @@ def expected_dispute(dispute: Dispute) -> dict:
                 "created_at": iso(message.created_at),
             }
             for message in dispute.messages.order_by("created_at", "id")
+        ],
+        "suggested_refund_amount": None if suggested is None else f"{suggested.amount:.2f}",
+        "evidence": [
+            {
+                "kind": item.kind,
+                "topic": item.topic,
+                "occurred_at": iso(item.occurred_at),
+                "data": item.data,
+            }
+            for item in dispute.evidence_items.all()
         ],
     }
 
