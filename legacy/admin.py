@@ -9,10 +9,19 @@ from .models import Order, Project
 
 @admin.register(Project)
 class ProjectAdmin(ViewOnlyAdmin):
-    list_display = ("id", "title", "owner", "budget", "status", "is_legacy", "created_at")
+    list_display = (
+        "id",
+        "title",
+        "owner",
+        "budget",
+        "status",
+        "continued_conversation",
+        "is_legacy",
+        "created_at",
+    )
     list_filter = ("status", "is_legacy", "created_at")
     search_fields = ("title", "description", "owner__username")
-    list_select_related = ("owner",)
+    list_select_related = ("owner", "continued_conversation")
 
 
 @admin.register(Order)

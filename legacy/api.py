@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time
 
 from django.conf import settings
 from django.utils.http import http_date
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,11 +15,14 @@ from escrow.money import parse_amount
 from marketplace.core.api_common import (
     AmountInputField,
     MoneyAmountField,
+    error_example,
     errors,
     paginated,
     paginated_response,
 )
+from marketplace.core.errors import NotFound
 from marketplace.core.limits import DESCRIPTION_MAX_LENGTH
+from marketplace.core.selectors import group_get
 
 from . import selectors, services
 
@@ -51,8 +54,11 @@ class ProjectOutputSerializer(serializers.Serializer):
     description = serializers.CharField()
     budget = MoneyAmountField()
     currency = serializers.CharField(source="budget.currency.code")
-    status = serializers.CharField()
+    status = serializers.CharField(help_text="`open`, or `continued` once in the new flow.")
     is_legacy = serializers.BooleanField()
+    continued_conversation_id = serializers.IntegerField(
+        allow_null=True, help_text="The conversation it was continued in, if any."
+    )
     created_at = serializers.DateTimeField()
 
 
@@ -146,3 +152,51 @@ class OrderCreateApi(DeprecatedApi):
             amount=parse_amount(data["amount"], data.get("currency")),
         )
         return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectContinueApi(APIView):
+    """Not deprecated: the way out of the old flow."""
+
+    class ProjectContinueInputSerializer(serializers.Serializer):
+        group_id = serializers.IntegerField(help_text="The group to continue the project with.")
+
+    class ProjectContinueOutputSerializer(serializers.Serializer):
+        conversation_id = serializers.IntegerField()
+
+    @extend_schema(
+        operation_id="legacy_projects_continue",
+        tags=["projects"],
+        description=(
+            "The project's owner continues it in the new flow with a group: opens (or reuses) "
+            "the owner's conversation with the group, posts a system message carrying the "
+            "project's title, description and budget (`metadata.legacy_project_id`), tells "
+            "the group's leader (whose proposal form starts prefilled from it) and marks the "
+            "project `continued`. 404 for a project that is not the caller's or an unknown "
+            "group; 409 `already_continued` on a second call; 400 `own_group` for a group "
+            "the caller belongs to."
+        ),
+        request=ProjectContinueInputSerializer,
+        responses={
+            201: ProjectContinueOutputSerializer,
+            409: OpenApiResponse(errors(409)[409], description="already_continued"),
+            **errors(400, 401, 404),
+        },
+        examples=[
+            OpenApiExample(
+                "continued",
+                value={"conversation_id": 12},
+                response_only=True,
+                status_codes=["201"],
+            ),
+            error_example(409, "already_continued", "This project was already continued."),
+        ],
+    )
+    def post(self, request, project_id):
+        serializer = self.ProjectContinueInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        project = selectors.project_list(owner=request.user).filter(pk=project_id).first()
+        if project is None:
+            raise NotFound("No such project.")
+        group = group_get(group_id=serializer.validated_data["group_id"])
+        conversation = services.project_continue(project=project, actor=request.user, group=group)
+        return Response({"conversation_id": conversation.pk}, status=status.HTTP_201_CREATED)

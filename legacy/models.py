@@ -12,9 +12,36 @@ class Project(models.Model):
     # Every row of the old system is legacy; the deprecated endpoints still write here.
     is_legacy = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Where the project went in the new flow (status CONTINUED), and when.
+    continued_conversation = models.ForeignKey(
+        "marketplace.Conversation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="legacy_projects",
+    )
+    continued_at = models.DateTimeField(null=True, blank=True)
+
+    CONTINUED = "continued"
 
     class Meta:
         db_table = "projects"
+        constraints = [
+            models.CheckConstraint(
+                name="project_continued_has_conversation",
+                condition=(
+                    models.Q(
+                        status="continued",
+                        continued_conversation__isnull=False,
+                        continued_at__isnull=False,
+                    )
+                    | (
+                        ~models.Q(status="continued")
+                        & models.Q(continued_conversation__isnull=True, continued_at__isnull=True)
+                    )
+                ),
+            )
+        ]
 
     def __str__(self):
         return self.title

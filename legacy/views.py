@@ -12,6 +12,7 @@ from escrow.money import parse_amount
 from marketplace.core.errors import DomainError
 from marketplace.core.formats import money_text
 from marketplace.core.limits import DESCRIPTION_MAX_LENGTH
+from marketplace.core.models import Group, GroupMembership
 from marketplace.core.pages import page_login_required, refusal
 
 from . import selectors, services
@@ -38,6 +39,16 @@ class OrderForm(forms.Form):
     )
 
 
+class ContinueForm(forms.Form):
+    group = forms.ModelChoiceField(queryset=Group.objects.none(), empty_label="Choose a group")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A buyer cannot open a conversation with a group they belong to.
+        own = GroupMembership.objects.filter(user=user).values("group_id")
+        self.fields["group"].queryset = Group.objects.exclude(pk__in=own).order_by("name", "id")
+
+
 @page_login_required
 @require_http_methods(["GET", "POST"])
 def project_list(request):
@@ -56,12 +67,21 @@ def project_list(request):
         else:
             messages.success(request, f"Legacy project “{project.title}” created.")
             return redirect("legacy:project", project_id=project.pk)
-    projects = selectors.project_list(owner=request.user).prefetch_related("orders")
+    projects = (
+        selectors.project_list(owner=request.user)
+        .select_related("continued_conversation__group")
+        .prefetch_related("orders")
+    )
     return render(request, "legacy/project_list.html", {"projects": projects, "form": form})
 
 
 def _project_or_404(request, project_id):
-    project = selectors.project_list(owner=request.user).filter(pk=project_id).first()
+    project = (
+        selectors.project_list(owner=request.user)
+        .select_related("continued_conversation__group")
+        .filter(pk=project_id)
+        .first()
+    )
     if project is None:
         raise Http404("No such project.")
     return project
@@ -75,7 +95,12 @@ def project_detail(request, project_id):
     return render(
         request,
         "legacy/project_detail.html",
-        {"project": project, "orders": orders, "form": OrderForm()},
+        {
+            "project": project,
+            "orders": orders,
+            "form": OrderForm(),
+            "continue_form": ContinueForm(user=request.user),
+        },
     )
 
 
@@ -95,3 +120,21 @@ def order_create(request, project_id):
     else:
         messages.success(request, f"Legacy order #{order.pk} placed for {money_text(amount)}.")
     return redirect("legacy:project", project_id=project.pk)
+
+
+@page_login_required
+@require_POST
+def project_continue(request, project_id):
+    project = _project_or_404(request, project_id)
+    form = ContinueForm(request.POST, user=request.user)
+    if not form.is_valid():
+        messages.error(request, "Please choose a group to continue the project with.")
+        return redirect("legacy:project", project_id=project.pk)
+    group = form.cleaned_data["group"]
+    try:
+        conversation = services.project_continue(project=project, actor=request.user, group=group)
+    except DomainError as error:
+        refusal(request, error)
+        return redirect("legacy:project", project_id=project.pk)
+    messages.success(request, f"“{project.title}” continues here with {group.name}.")
+    return redirect("chat", conversation_id=conversation.pk)

@@ -246,6 +246,7 @@ class Notification(models.Model):
         DISPUTE_RESOLVED = "dispute_resolved"
         PAYMENT_RECEIVED = "payment_received"
         REFUND_RECEIVED = "refund_received"
+        LEGACY_PROJECT_CONTINUED = "legacy_project_continued"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
