@@ -99,18 +99,36 @@ def fee_breakdown(price: Money, rates: Rates) -> Breakdown:
 
 def split_pool(pool: Money, participants: int) -> list[Money]:
     """Equal shares floored to the cent; the leftover cents go one each to the first
-    participants (the callers pass them in order of joining).
-
-    This is the largest-remainder rule: with equal shares every remainder is the same,
-    so ties go by order. The shares sum to the pool exactly and differ by at most a cent.
+    participants (the callers pass them in order of joining): `split_by_weight` with
+    every weight 1, so the remainders tie and go by order. The shares sum to the pool
+    exactly and differ by at most a cent.
     """
     if participants < 1:
         raise ValueError("A pool is split among at least one participant.")
+    return split_by_weight(pool, [1] * participants)
+
+
+def split_by_weight(pool: Money, weights: Sequence[int]) -> list[Money]:
+    """The largest-remainder rule of CONTRACT.md: each share is `pool * weight / total`
+    floored to the cent, and the leftover cents go one each to the largest fractional
+    remainders, ties to the earlier weight (callers pass them in order of joining).
+    Weight 0 gets 0; an all-zero (or empty) list falls back to equal shares."""
+    if not weights:
+        raise ValueError("A pool is split among at least one participant.")
+    if any(weight < 0 for weight in weights):
+        raise ValueError("Weights are never negative.")
+    total = sum(weights)
+    if total == 0:
+        return split_pool(pool, len(weights))
     cents = int(pool.amount / CENT)
-    base, leftover = divmod(cents, participants)
+    # Integer arithmetic: floor and remainder of cents * weight / total, exactly.
+    floors, remainders = zip(*(divmod(cents * weight, total) for weight in weights), strict=True)
+    leftover = cents - sum(floors)
+    by_remainder = sorted(range(len(weights)), key=lambda index: (-remainders[index], index))
+    bonus = set(by_remainder[:leftover])
     return [
-        Money((base + (1 if index < leftover else 0)) * CENT, pool.currency)
-        for index in range(participants)
+        Money((floor + (1 if index in bonus else 0)) * CENT, pool.currency)
+        for index, floor in enumerate(floors)
     ]
 
 
@@ -125,13 +143,25 @@ class Distribution:
     shares: list[tuple[object, Money]]
 
 
-def distribute(amount: Money, rates: Rates, *, leader, members: Sequence) -> Distribution:
+def distribute(
+    amount: Money,
+    rates: Rates,
+    *,
+    leader,
+    members: Sequence,
+    weights: Sequence[int] | None = None,
+) -> Distribution:
     """The release rule of CONTRACT.md: the fee breakdown of `amount`, the commission to
-    the leader, the pool split among `members` (in order of joining). With nobody left
-    to share the pool, it goes to the leader."""
+    the leader, the pool split among `members` (in order of joining): equally, or by
+    `weights` (one per member, `split_by_weight`) for a `task_points` pool. With nobody
+    left to share the pool, it goes to the leader."""
     breakdown = fee_breakdown(amount, rates)
     sharers = list(members) or [leader]
-    shares = split_pool(breakdown.member_pool, len(sharers))
+    if weights is None or not members:
+        weights = [1] * len(sharers)
+    elif len(weights) != len(sharers):
+        raise ValueError("One weight per member.")
+    shares = split_by_weight(breakdown.member_pool, weights)
     return Distribution(
         platform_fee=breakdown.platform_fee,
         leader=leader,

@@ -404,9 +404,10 @@ def _payout_legs(
     member_wallets: Sequence[Wallet],
     platform: Wallet,
     rates: Rates,
+    weights: Sequence[int] | None,
 ) -> list[ledger.Leg]:
     """Distribute `amount` out of the hold by the release rule (`money.distribute`)."""
-    plan = distribute(amount, rates, leader=leader_wallet, members=member_wallets)
+    plan = distribute(amount, rates, leader=leader_wallet, members=member_wallets, weights=weights)
     legs = [
         ledger.Leg(Kind.PLATFORM_FEE, plan.platform_fee, hold, platform),
         ledger.Leg(Kind.LEADER_COMMISSION, plan.leader_commission, hold, leader_wallet),
@@ -437,11 +438,13 @@ def _pay_out(
     leader,
     members: Sequence,
     rates: Rates,
+    weights: Sequence[int] | None,
     idempotency_key: str,
     actor,
 ) -> list[EscrowTransaction]:
     """Empty the hold: `refund_amount` (if any) back to the buyer, the rest to the
-    platform, the leader and the members by the release rule."""
+    platform, the leader and the members by the release rule (by `weights`, one per
+    member, for a task-points pool)."""
     leader_id, member_ids, platform = _payees(leader, members, hold.amount_currency)
     key = _ledger_key(key_operation, hold, idempotency_key)
     with transaction.atomic():
@@ -474,6 +477,7 @@ def _pay_out(
             member_wallets=[wallets[pk] for pk in member_ids],
             platform=platform,
             rates=rates,
+            weights=weights,
         )
         entries = ledger.post(legs, idempotency_key=key, actor=actor)
         _log(operation, key=key, actor=actor, legs=entries, hold=hold.pk)
@@ -489,9 +493,11 @@ def escrow_release(
     rates: Rates,
     idempotency_key: str,
     actor=None,
+    weights: Sequence[int] | None = None,
 ) -> list[EscrowTransaction]:
     """Release everything in the hold: 10 % platform, 3 % leader, 87 % among `members`
-    (in order of joining; the first ones get the leftover cents)."""
+    (in order of joining; the first ones get the leftover cents), equally or by
+    `weights` (one per member: a task-points pool)."""
     return _pay_out(
         operation="escrow.release",
         key_operation="release",
@@ -500,6 +506,7 @@ def escrow_release(
         leader=leader,
         members=members,
         rates=rates,
+        weights=weights,
         idempotency_key=idempotency_key,
         actor=actor,
     )
@@ -534,8 +541,10 @@ def escrow_settle(
     rates: Rates,
     idempotency_key: str,
     actor=None,
+    weights: Sequence[int] | None = None,
 ) -> list[EscrowTransaction]:
-    """Split a hold: `refund_amount` back to the buyer, the rest released under `rates`."""
+    """Split a hold: `refund_amount` back to the buyer, the rest released under `rates`
+    (the pool by `weights` when given, as `escrow_release`)."""
     return _pay_out(
         operation="escrow.settle",
         key_operation="settle",
@@ -544,6 +553,7 @@ def escrow_settle(
         leader=leader,
         members=members,
         rates=rates,
+        weights=weights,
         idempotency_key=idempotency_key,
         actor=actor,
     )

@@ -385,6 +385,8 @@ REST_KNOX = {
 # Spectral's `spectral:oas` rules, warnings included: every tag an operation uses is
 # declared below, and every operation has a description.
 SPECTACULAR_SETTINGS = {
+    # Several outputs have a `status`; the proposal's keeps one clear name.
+    "ENUM_NAME_OVERRIDES": {"ProposalStatusEnum": "proposals.models.Proposal.Status"},
     "TITLE": "Group marketplace API",
     "DESCRIPTION": """\
 Hire **groups of freelancers** through chat-based proposals paid through escrow. A buyer
@@ -475,6 +477,11 @@ timestamps are ISO 8601 in UTC. The deprecated project and order endpoints answe
             "description": "The caller's wallet: balances, the escrow transactions that touch "
             "it, a CSV statement, deposits (sandbox payment provider only) and withdrawals. "
             "Deposits and withdrawals take an `Idempotency-Key`.",
+        },
+        {
+            "name": "ledger",
+            "description": "The escrow ledger's hash chain: the latest seal, for anyone signed "
+            "in to pin (`manage.py reconcile` recomputes every seal).",
         },
         {
             "name": "groups",

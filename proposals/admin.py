@@ -97,7 +97,7 @@ def escrow_split(proposal: Proposal, action: str) -> dict:
 
 class TaskInline(StaffViewMixin, admin.TabularInline):
     model = Task
-    fields = ("title", "assigned_to", "status", "due_date")
+    fields = ("title", "assigned_to", "status", "points", "due_date")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -115,12 +115,13 @@ class ProposalAdmin(StaffViewMixin, admin.ModelAdmin):
         "price",
         "escrow_amount",
         "status",
+        "pool_split",
         "auto_release_at",
         "is_legacy",
         "created_at",
     )
     actions = ["release_escrow", "refund_escrow"]
-    list_filter = ("status", "is_legacy", "price_currency", "created_at")
+    list_filter = ("status", "pool_split", "is_legacy", "price_currency", "created_at")
     search_fields = ("title", "description", "created_by__username")
     list_select_related = ("conversation",)
     readonly_fields = (
@@ -128,6 +129,7 @@ class ProposalAdmin(StaffViewMixin, admin.ModelAdmin):
         "created_by",
         "price",
         "status",
+        "pool_split",
         "is_legacy",
         "platform_fee_rate",
         "leader_commission_rate",
@@ -232,12 +234,13 @@ class ProposalAdmin(StaffViewMixin, admin.ModelAdmin):
 
 @admin.register(Task)
 class TaskAdmin(StaffViewMixin, admin.ModelAdmin):
-    list_display = ("id", "title", "proposal", "assigned_to", "status", "due_date")
+    list_display = ("id", "title", "proposal", "assigned_to", "status", "points", "due_date")
     list_filter = ("status", "due_date")
     search_fields = ("title", "description", "assigned_to__username")
     list_select_related = ("proposal", "assigned_to")
     # The assignee must be a member of the group: the task services check it.
-    readonly_fields = ("proposal", "assigned_to", "status", "created_at", "updated_at")
+    # Points move a task-points pool: the leader changes them through the service.
+    readonly_fields = ("proposal", "assigned_to", "status", "points", "created_at", "updated_at")
 
     def has_add_permission(self, request):
         return False

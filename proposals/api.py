@@ -35,8 +35,12 @@ from marketplace.core.rollout import NewWorkflowEnabled
 
 from . import selectors, services
 from .errors import NotAMember
-from .models import Task
-from .serializers import ProposalOutputSerializer, TaskOutputSerializer
+from .models import TASK_POINTS_MAX, TASK_POINTS_MIN, Proposal, Task
+from .serializers import (
+    ProposalDetailOutputSerializer,
+    ProposalOutputSerializer,
+    TaskOutputSerializer,
+)
 
 User = get_user_model()
 
@@ -80,6 +84,7 @@ def _proposal_example(**changes) -> dict:
         "platform_fee_rate": "0.1000",
         "leader_commission_rate": "0.0300",
         "due_date": "2026-06-01",
+        "pool_split": "equal",
         "is_legacy": False,
         "created_at": "2026-05-04T09:00:00.000000Z",
         "accepted_at": None,
@@ -119,6 +124,13 @@ class ProposalCreateInputSerializer(serializers.Serializer):
         help_text=f"ISO 4217; default {settings.DEFAULT_CURRENCY}.",
     )
     due_date = serializers.DateField(required=False, allow_null=True, default=None)
+    pool_split = serializers.ChoiceField(
+        choices=Proposal.PoolSplit.choices,
+        required=False,
+        default=Proposal.PoolSplit.EQUAL,
+        help_text="`equal` (default) or `task_points`: the member pool follows the points "
+        "of the done tasks assigned to each participant.",
+    )
 
     def validate(self, attrs):
         # `parse_amount` refuses with 400 `invalid_amount` naming the field `price`.
@@ -132,7 +144,8 @@ _CREATE_SCHEMA = {
     "description": (
         "The leader of the conversation's group proposes a price to the buyer (status "
         "`pending`, nothing held in escrow yet); the fee and commission rates in force are "
-        "frozen on it, and a system message announces it in the conversation. 400 "
+        "frozen on it with its `pool_split` (default `equal`), and a system message "
+        "announces it in the conversation. 400 "
         "`invalid_amount` (field `price`), `currency_mismatch` when the buyer's or the "
         "group's wallet holds another currency; 404 when the conversation is not the "
         "caller's; 403 `permission_denied` for anyone but the group's leader; 409 "
@@ -156,6 +169,7 @@ def _create(request) -> Response:
         description=data["description"],
         price=data["price"],
         due_date=data["due_date"],
+        pool_split=data["pool_split"],
     )
     return _proposal_response(proposal, status_code=status.HTTP_201_CREATED)
 
@@ -204,16 +218,18 @@ class ProposalCreateApi(NewWorkflowApi):
 class ProposalDetailApi(NewWorkflowApi):
     @extend_schema(
         operation_id="proposals_retrieve",
-        responses={200: ProposalOutputSerializer, **errors(401, 403, 404)},
+        responses={200: ProposalDetailOutputSerializer, **errors(401, 403, 404)},
         description=(
-            "One proposal with its money split and the time of each transition. The buyer, "
-            "the group's current members; anyone else, staff included, 404."
+            "One proposal with its money split, the time of each transition and "
+            "`pool_shares`: each sharer's part of the member pool so far by its "
+            "`pool_split`, which the buyer sees before accepting. The buyer, the group's "
+            "current members; anyone else, staff included, 404."
         ),
     )
     def get(self, request, proposal_id):
-        return _proposal_response(
-            selectors.proposal_get(proposal_id=proposal_id, user=request.user)
-        )
+        proposal = selectors.proposal_get(proposal_id=proposal_id, user=request.user)
+        proposal.pool_shares = selectors.pool_shares(proposal=proposal)
+        return Response(ProposalDetailOutputSerializer(proposal).data)
 
 
 def _action_schema(
@@ -430,6 +446,9 @@ class TaskCreateInputSerializer(serializers.Serializer):
     )
     assigned_to_id = _id_field(required=False, allow_null=True, default=None)
     due_date = serializers.DateField(required=False, allow_null=True, default=None)
+    points = serializers.IntegerField(
+        min_value=TASK_POINTS_MIN, max_value=TASK_POINTS_MAX, required=False, default=1
+    )
 
 
 _TASK_CREATE_SCHEMA = {
@@ -437,7 +456,9 @@ _TASK_CREATE_SCHEMA = {
     "responses": {201: TaskOutputSerializer, **errors(400, 401, 403, 404, 409)},
     "description": (
         "The group's leader adds a task (status `todo`) to an accepted or in-progress "
-        "proposal, optionally assigned to a member. 404 when the proposal is not the "
+        "proposal, optionally assigned to a member, worth `points` (1 to 100, default 1; a "
+        "`task_points` proposal's pool follows the done tasks' points). 404 when the "
+        "proposal is not the "
         "caller's; 403 `permission_denied` for anyone but the leader; 409 "
         "`invalid_transition` unless the proposal is accepted or in progress; 400 "
         "`not_a_member` (field `assigned_to_id`) when the assignee is not a member of the "
@@ -460,6 +481,7 @@ def _task_create(request) -> Response:
             description=data["description"],
             assigned_to=assignee,
             due_date=data["due_date"],
+            points=data["points"],
         )
     )
     return Response(TaskOutputSerializer(task).data, status=status.HTTP_201_CREATED)
@@ -513,14 +535,21 @@ class TaskDetailApi(NewWorkflowApi):
         assigned_to_id = _id_field(
             required=False, allow_null=True, help_text="null unassigns; leader only."
         )
+        points = serializers.IntegerField(
+            min_value=TASK_POINTS_MIN,
+            max_value=TASK_POINTS_MAX,
+            required=False,
+            help_text="Leader only.",
+        )
 
     @extend_schema(
         operation_id="tasks_update",
         request=TaskUpdateInputSerializer,
         responses={200: TaskOutputSerializer, **errors(400, 401, 403, 404, 409)},
         description=(
-            "The assignee moves their own task; the leader moves any task and (re)assigns "
-            "it. The buyer reads but never writes (403). 400 `not_a_member` for an "
+            "The assignee moves their own task; the leader moves any task, (re)assigns it "
+            "and changes its `points` (403 for the assignee). The buyer reads but never "
+            "writes (403). 400 `not_a_member` for an "
             "assignee outside the group; 409 `invalid_transition` unless the proposal is "
             "accepted or in progress. A task moving to in_progress starts the proposal. 404 "
             "for anyone who cannot see the task."
@@ -534,6 +563,8 @@ class TaskDetailApi(NewWorkflowApi):
         changes = {}
         if "status" in data:
             changes["status"] = data["status"]
+        if "points" in data:
+            changes["points"] = data["points"]
         if "assigned_to_id" in data:
             user_id = data["assigned_to_id"]
             changes["assigned_to"] = None if user_id is None else _assignee(user_id)

@@ -8,7 +8,7 @@ from marketplace.core.errors import DomainError
 from marketplace.core.limits import DESCRIPTION_MAX_LENGTH
 from marketplace.core.pages import friendly_message
 
-from .models import Task
+from .models import TASK_POINTS_MAX, TASK_POINTS_MIN, Proposal, Task
 
 
 class ProposalForm(forms.Form):
@@ -26,6 +26,14 @@ class ProposalForm(forms.Form):
         choices=[(code, code) for code in settings.CURRENCIES], initial=settings.DEFAULT_CURRENCY
     )
     due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    pool_split = forms.ChoiceField(
+        label="How the member pool is shared",
+        choices=Proposal.PoolSplit.choices,
+        initial=Proposal.PoolSplit.EQUAL,
+        required=False,
+        help_text="By finished task points: each member's share follows the points of the "
+        "done tasks assigned to them (equal shares while no task is done).",
+    )
 
     def clean(self):
         data = super().clean()
@@ -54,6 +62,10 @@ class TaskForm(forms.Form):
     )
     assignee = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     due_date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    # Absent (an older form) means the default, 1.
+    points = forms.IntegerField(
+        min_value=TASK_POINTS_MIN, max_value=TASK_POINTS_MAX, initial=1, required=False
+    )
 
     def __init__(self, *args, members=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from djmoney.models.fields import MoneyField
@@ -35,10 +36,17 @@ ESCROW_HELD_STATUSES = (
 OPEN_STATUSES = (ProposalStatus.PENDING, *ESCROW_HELD_STATUSES)
 
 
+class PoolSplit(models.TextChoices):
+    EQUAL = "equal", "Equal shares"
+    # By the points of the done tasks each participant was assigned (CONTRACT.md).
+    TASK_POINTS = "task_points", "By finished task points"
+
+
 class Proposal(models.Model):
     """A priced offer from a group's leader to a buyer, and the deal it becomes."""
 
     Status = ProposalStatus
+    PoolSplit = PoolSplit
     ESCROW_HELD = ESCROW_HELD_STATUSES
     OPEN = OPEN_STATUSES
 
@@ -53,6 +61,7 @@ class Proposal(models.Model):
     price = MoneyField(**AMOUNT)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     due_date = models.DateField(null=True, blank=True)
+    pool_split = models.CharField(max_length=20, choices=PoolSplit.choices, default=PoolSplit.EQUAL)
     # Proposals written by the old system: no escrow was ever held for them.
     is_legacy = models.BooleanField(default=False)
 
@@ -176,6 +185,9 @@ class TaskStatus(models.TextChoices):
     DONE = "done"  # finished; a leaving member keeps their done tasks
 
 
+TASK_POINTS_MIN, TASK_POINTS_MAX = 1, 100
+
+
 class Task(models.Model):
     Status = TaskStatus
 
@@ -190,6 +202,11 @@ class Task(models.Model):
         related_name="tasks",
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.TODO)
+    # A task-points proposal's pool follows the points of the done tasks.
+    points = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(TASK_POINTS_MIN), MaxValueValidator(TASK_POINTS_MAX)],
+    )
     due_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -203,7 +220,11 @@ class Task(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=TaskStatus.values), name="task_status_known"
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(points__gte=TASK_POINTS_MIN, points__lte=TASK_POINTS_MAX),
+                name="task_points_in_range",
+            ),
         ]
 
     def __str__(self):

@@ -2,17 +2,16 @@
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from djmoney.money import Money
 
-from escrow.money import distribute
+from escrow.money import Distribution, distribute
 from escrow.selectors import member_shares_paid
 from marketplace.core.errors import NotFound
 from marketplace.core.selectors import (
     conversation_participant_filter,
     group_is_member,
-    group_member_ids,
     group_members,
 )
 
@@ -46,6 +45,58 @@ def proposal_payees(*, proposal: Proposal):
     return group.leader, members
 
 
+def pool_weights(*, proposal: Proposal, member_ids: list[int]) -> list[int] | None:
+    """A task-points pool's weights, one per member in the order of `member_ids`: the
+    points of the proposal's done tasks assigned to each (0 without any). None for an
+    equal pool."""
+    if proposal.pool_split != Proposal.PoolSplit.TASK_POINTS:
+        return None
+    done = (
+        Task.objects.filter(
+            proposal=proposal, status=Task.Status.DONE, assigned_to_id__in=member_ids
+        )
+        .values("assigned_to_id")
+        .annotate(total=Sum("points"))
+        .values_list("assigned_to_id", "total")
+    )
+    points = dict(done)
+    return [points.get(member_id, 0) for member_id in member_ids]
+
+
+def _plan_and_weights(proposal: Proposal, amount: Money | None):
+    """The payout of `amount` (the price by default) now, and the weights it used: the
+    payees are a pending proposal's group members today, else `proposal_payees`'."""
+    if proposal.status == Proposal.Status.PENDING:
+        group = proposal.conversation.group
+        leader, members = group.leader, group_members(group_id=group.pk)
+    else:
+        leader, members = proposal_payees(proposal=proposal)
+    weights = pool_weights(proposal=proposal, member_ids=[member.pk for member in members])
+    plan = distribute(
+        amount or proposal.price, proposal.rates, leader=leader, members=members, weights=weights
+    )
+    return plan, weights
+
+
+def payout_plan(*, proposal: Proposal, amount: Money | None = None) -> Distribution:
+    """How `amount` (the price by default) would leave escrow now, by the rule the
+    release applies: the pool split equally or by the done tasks' points so far."""
+    return _plan_and_weights(proposal, amount)[0]
+
+
+def pool_shares(*, proposal: Proposal) -> list[dict]:
+    """Each sharer's part of the member pool so far, in order of joining: `user`,
+    `share` and, for a task-points pool, `points` (their done tasks' points). The card
+    and the task board show it. Empty once the escrow was paid out or refunded."""
+    if proposal.status not in (Proposal.Status.PENDING, *Proposal.ESCROW_HELD):
+        return []
+    plan, weights = _plan_and_weights(proposal, None)
+    return [
+        {"user": user, "share": share, "points": weights[index] if weights else None}
+        for index, (user, share) in enumerate(plan.shares)
+    ]
+
+
 def payout_preview(proposal: Proposal, *, refund: bool) -> list[tuple[str, str, Money]]:
     """What emptying the proposal's escrow now would move, to the cent, as lines of
     (what, to whom, amount): for a refund the whole escrow back to the buyer; for a
@@ -57,11 +108,10 @@ def payout_preview(proposal: Proposal, *, refund: bool) -> list[tuple[str, str, 
     held = proposal.escrow_hold.amount
     if refund:
         return [("Refund to the buyer", proposal.conversation.product_owner.username, held)]
-    leader, members = proposal_payees(proposal=proposal)
-    plan = distribute(held, proposal.rates, leader=leader, members=members)
+    plan = payout_plan(proposal=proposal, amount=held)
     lines = [
         ("Platform fee", "platform", plan.platform_fee),
-        ("Leader commission", leader.username, plan.leader_commission),
+        ("Leader commission", plan.leader.username, plan.leader_commission),
     ]
     return lines + [("Member share", member.username, share) for member, share in plan.shares]
 
@@ -96,7 +146,8 @@ def proposal_list(*, user, conversation_id: int | None = None) -> QuerySet[Propo
 def proposal_get(*, proposal_id, user) -> Proposal:
     """A proposal `user` may read: its participants (the buyer and the group's current
     members). Anyone else is told it does not exist."""
-    proposals = Proposal.objects.select_related("conversation__group")
+    # The leader too: the detail's `pool_shares` name them.
+    proposals = Proposal.objects.select_related("conversation__group__leader")
     proposal = proposals.filter(readable_by(user), pk=proposal_id).first()
     if proposal is None:
         raise NotFound("No such proposal.")
@@ -138,20 +189,12 @@ def member_share_received(*, proposal: Proposal, user) -> Money | None:
 
 
 def expected_member_share(*, proposal: Proposal, user) -> dict | None:
-    """The viewer's expected part of the member pool, by the contract's rule: equal shares
-    among the sharers in order of joining (`split_pool`), the leftover cents to the
-    earliest. Before acceptance the sharers would be today's members; afterwards the
-    participants still in the group (`proposal_payees`)."""
-    if proposal.status == Proposal.Status.PENDING:
-        member_ids = group_member_ids(group_id=proposal.conversation.group_id)
-        leader_id = proposal.conversation.group.leader_id
-    elif proposal.status in Proposal.ESCROW_HELD:
-        leader, members = proposal_payees(proposal=proposal)
-        member_ids, leader_id = [member.pk for member in members], leader.pk
-    else:
+    """The viewer's expected part of the member pool so far, by the rule the release
+    applies (`payout_plan`): before acceptance among today's members, afterwards among
+    the participants still in the group. None once the escrow is emptied."""
+    if proposal.status not in (Proposal.Status.PENDING, *Proposal.ESCROW_HELD):
         return None
-    plan = distribute(proposal.price, proposal.rates, leader=leader_id, members=member_ids)
-    shares = dict(plan.shares)
+    shares = {member.pk: share for member, share in payout_plan(proposal=proposal).shares}
     if user.pk not in shares:
         return None
     return {"share": shares[user.pk], "sharers": len(shares)}

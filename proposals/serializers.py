@@ -32,6 +32,12 @@ class ProposalOutputSerializer(serializers.Serializer):
     platform_fee_rate = serializers.DecimalField(max_digits=5, decimal_places=4)
     leader_commission_rate = serializers.DecimalField(max_digits=5, decimal_places=4)
     due_date = serializers.DateField(allow_null=True)
+    pool_split = serializers.ChoiceField(
+        choices=Proposal.PoolSplit.choices,
+        help_text="How the member pool is shared: `equal`, or `task_points` (by the points "
+        "of the done tasks assigned to each participant, largest remainders get the "
+        "leftover cents, ties by order of joining; no done points: equal).",
+    )
     is_legacy = serializers.BooleanField(help_text="Written by the old project/order system.")
     created_at = serializers.DateTimeField()
     accepted_at = serializers.DateTimeField(allow_null=True)
@@ -59,6 +65,27 @@ class TaskOutputSerializer(serializers.Serializer):
     description = serializers.CharField()
     status = serializers.ChoiceField(choices=Task.Status.choices)
     assigned_to = UserRefSerializer(allow_null=True, help_text="null while unassigned.")
+    points = serializers.IntegerField(
+        help_text="1 to 100; a task_points proposal's pool follows the done tasks' points."
+    )
     due_date = serializers.DateField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+
+class PoolShareSerializer(serializers.Serializer):
+    user = UserRefSerializer()
+    points = serializers.IntegerField(
+        allow_null=True,
+        help_text="task_points: the points of the done tasks assigned to them; equal: null.",
+    )
+    share = MoneyAmountField(help_text="Their part of the member pool if paid out now.")
+
+
+class ProposalDetailOutputSerializer(ProposalOutputSerializer):
+    pool_shares = PoolShareSerializer(
+        many=True,
+        help_text="Each sharer's part of the member pool so far, in order of joining, by "
+        "`pool_split` (before acceptance: the group's members today). Empty once the "
+        "escrow is paid out or refunded.",
+    )

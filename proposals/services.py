@@ -28,7 +28,7 @@ from marketplace.core.services import membership_hold
 
 from . import events, notifications
 from .errors import AutoReleaseNotDue, InvalidTransition, NotAMember, ProposalOpen
-from .models import Proposal, Task
+from .models import TASK_POINTS_MAX, TASK_POINTS_MIN, Proposal, Task
 from .transitions import (
     Check,
     Role,
@@ -75,9 +75,12 @@ def proposal_create(
     description: str = "",
     price: Money,
     due_date: date | None = None,
+    pool_split: str = Proposal.PoolSplit.EQUAL,
 ) -> Proposal:
     """The group's leader offers `price` for the work; the fee breakdown is frozen with
-    the rates now in force. One open proposal per conversation (409 `proposal_open`)."""
+    the rates now in force, and `pool_split` says how the member pool is shared (equal,
+    or by the done tasks' points). One open proposal per conversation (409
+    `proposal_open`)."""
     conversation = conversation_with_parties(conversation_id=conversation.pk)
     if getattr(actor, "pk", None) != conversation.group.leader_id:
         raise Forbidden("Only the group's leader can send a proposal.")
@@ -88,6 +91,9 @@ def proposal_create(
     title = (title or "").strip()
     if not title or len(title) > Proposal._meta.get_field("title").max_length:
         raise InvalidInput("A title of 1 to 200 characters is required.", code="invalid_title")
+    if pool_split not in Proposal.PoolSplit.values:
+        message = f"pool_split must be one of {', '.join(Proposal.PoolSplit.values)}."
+        raise InvalidInput(message, code="invalid_pool_split", fields={"pool_split": [message]})
     if Proposal.objects.filter(
         conversation=conversation, is_legacy=False, status__in=Proposal.OPEN
     ).exists():
@@ -104,6 +110,7 @@ def proposal_create(
                 description=description or "",
                 price=price,
                 due_date=due_date,
+                pool_split=pool_split,
                 platform_fee_rate=rates.platform_fee,
                 leader_commission_rate=rates.leader_commission,
                 platform_fee=breakdown.platform_fee,
@@ -319,6 +326,15 @@ def _require_member(proposal: Proposal, user) -> None:
         raise NotAMember(f"{user} is not a member of the group.")
 
 
+def _validate_points(points) -> int:
+    if isinstance(points, bool) or not isinstance(points, int):
+        points = None
+    if points is None or not TASK_POINTS_MIN <= points <= TASK_POINTS_MAX:
+        message = f"Points are a whole number from {TASK_POINTS_MIN} to {TASK_POINTS_MAX}."
+        raise InvalidInput(message, code="invalid_points", fields={"points": [message]})
+    return points
+
+
 def _validate_title(title: str) -> str:
     title = (title or "").strip()
     if not title or len(title) > Task._meta.get_field("title").max_length:
@@ -335,14 +351,17 @@ def task_create(
     description: str = "",
     assigned_to=None,
     due_date: date | None = None,
+    points: int = 1,
 ) -> Task:
-    """The leader adds a task, optionally assigned to a current member (400
-    `not_a_member` otherwise); the proposal must be accepted or in progress (409)."""
+    """The leader adds a task worth `points` (1 to 100), optionally assigned to a
+    current member (400 `not_a_member` otherwise); the proposal must be accepted or in
+    progress (409)."""
     proposal = proposal_for_update(proposal)
     if not has_role(proposal=proposal, role=Role.LEADER, actor=actor):
         raise Forbidden("Only the group's leader can create tasks.")
     _require_writable(proposal)
     title = _validate_title(title)
+    points = _validate_points(points)
     _require_member(proposal, assigned_to)
     task = Task.objects.create(
         proposal=proposal,
@@ -350,6 +369,7 @@ def task_create(
         description=description or "",
         assigned_to=assigned_to,
         due_date=due_date,
+        points=points,
     )
     notifications.task_assigned(task=task, proposal=proposal, actor=actor)
     events.on_commit_task_changed(task)
@@ -357,10 +377,17 @@ def task_create(
 
 
 @transaction.atomic
-def task_update(*, task: Task, actor, status: str | None = None, assigned_to=UNSET) -> Task:
-    """The assignee changes the status of their own task; the leader changes the status
-    and the assignee (`assigned_to=None` unassigns). Starting a task of an accepted
-    proposal starts the proposal."""
+def task_update(
+    *,
+    task: Task,
+    actor,
+    status: str | None = None,
+    assigned_to=UNSET,
+    points: int | None = None,
+) -> Task:
+    """The assignee changes the status of their own task; the leader changes the status,
+    the assignee (`assigned_to=None` unassigns) and the points. Starting a task of an
+    accepted proposal starts the proposal."""
     proposal = proposal_for_update(task.proposal_id)
     task = Task.objects.select_for_update().get(pk=task.pk)
     actor_id = getattr(actor, "pk", None)
@@ -370,6 +397,10 @@ def task_update(*, task: Task, actor, status: str | None = None, assigned_to=UNS
         raise Forbidden("Only the task's assignee or the group's leader can change it.")
     if assigned_to is not UNSET and not is_leader:
         raise Forbidden("Only the group's leader can reassign a task.")
+    if points is not None and not is_leader:
+        raise Forbidden("Only the group's leader can change a task's points.")
+    if points is not None:
+        points = _validate_points(points)
     if status is not None and status not in Task.Status.values:
         raise InvalidInput(
             f"Status must be one of {', '.join(Task.Status.values)}.", code="invalid_status"
@@ -383,6 +414,8 @@ def task_update(*, task: Task, actor, status: str | None = None, assigned_to=UNS
         task.status = status
     if assigned_to is not UNSET:
         task.assigned_to = assigned_to
+    if points is not None:
+        task.points = points
     task.save()
     if task.assigned_to_id != previous_assignee_id:
         notifications.task_assigned(task=task, proposal=proposal, actor=actor)

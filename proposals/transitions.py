@@ -47,7 +47,7 @@ from marketplace.core.services import (
 from . import events, notifications
 from .errors import InvalidTransition
 from .models import Proposal
-from .selectors import proposal_payees, takes_part
+from .selectors import pool_weights, proposal_payees, takes_part
 
 Status = Proposal.Status
 logger = logging.getLogger("proposals.operations")
@@ -379,12 +379,14 @@ def _move_escrow(proposal: Proposal, *, escrow: Escrow, actor, refund_amount) ->
     if escrow == Escrow.REFUND:
         entries = escrow_refund(hold=proposal.escrow_hold, idempotency_key=key, actor=actor)
     else:
-        # Paid out to whoever leads the group now and the participants still in it.
+        # Paid out to whoever leads the group now and the participants still in it; a
+        # task-points pool by their done tasks' points.
         leader, members = proposal_payees(proposal=proposal)
         payout = {
             "hold": proposal.escrow_hold,
             "leader": leader,
             "members": members,
+            "weights": pool_weights(proposal=proposal, member_ids=[m.pk for m in members]),
             "rates": proposal.rates,
             "idempotency_key": key,
             "actor": actor,

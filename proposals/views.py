@@ -12,9 +12,10 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from escrow.money import Rates, distribute
+from escrow.money import Rates
 from escrow.payouts import hold_payouts
 from escrow.selectors import user_receipts, wallet_get
+from legacy.selectors import proposal_initial_for
 from marketplace.core import selectors as marketplace_selectors
 from marketplace.core.errors import DomainError
 from marketplace.core.formats import money_text
@@ -100,7 +101,7 @@ def decorate_card(proposal: Proposal, user) -> Proposal:
     proposal.expected = (
         None if proposal.is_buyer else selectors.expected_member_share(proposal=proposal, user=user)
     )
-    proposal.plan = _pending_plan(proposal) if proposal.status == Status.PENDING else None
+    proposal.pool_shares = selectors.pool_shares(proposal=proposal)
     proposal.buyer_money = _buyer_money(proposal, user) if proposal.is_buyer else None
     proposal.paid = _paid(proposal, user)
     proposal.confirmations = _confirmations(proposal)
@@ -113,14 +114,6 @@ def decorate_card(proposal: Proposal, user) -> Proposal:
         Status.WITHDRAWN,
     )
     return proposal
-
-
-def _pending_plan(proposal: Proposal):
-    """How the price would be paid out if accepted now: `escrow.money.distribute` (the
-    contract's rule) over the group's members today, in order of joining."""
-    group = proposal.conversation.group
-    members = marketplace_selectors.group_members(group_id=group.pk)
-    return distribute(proposal.price, proposal.rates, leader=group.leader, members=members)
 
 
 def _buyer_money(proposal: Proposal, user) -> dict | None:
@@ -172,7 +165,7 @@ def proposal_panel_context(request, conversation: Conversation) -> dict:
     can_propose = is_leader and not has_open
     flash = take_flash(request)
     kept = take_form(request, conversation.pk)
-    form = ProposalForm()
+    form = ProposalForm(initial=proposal_initial_for(conversation) if can_propose else None)
     if kept is not None and can_propose:
         form = ProposalForm(kept["data"])
         form.is_valid()  # the errors show at their fields, the input kept
@@ -243,6 +236,7 @@ def proposal_create(request, conversation_id):
             description=data["description"],
             price=data["price"],
             due_date=data["due_date"],
+            pool_split=data["pool_split"] or Proposal.PoolSplit.EQUAL,
         )
     except DomainError as error:
         flash_at(request, "new-proposal", messages.ERROR, friendly_message(error))
@@ -410,6 +404,7 @@ def task_create(request, proposal_id):
             description=data["description"],
             assigned_to=assignee,
             due_date=data["due_date"],
+            points=data["points"] or 1,
         )
     except DomainError as error:
         refusal(request, error)

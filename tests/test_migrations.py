@@ -101,8 +101,9 @@ ADDED_COLUMNS = {
         "auto_release_extended_until",
         "auto_release_reminders_sent",
         "auto_release_reminded_for",
+        "pool_split",
     },
-    "projects": {"is_legacy"},
+    "projects": {"is_legacy", "continued_conversation_id", "continued_at"},
     "orders": {"is_legacy"},
 }
 
@@ -360,6 +361,7 @@ def test_forward_keeps_every_old_row_and_opens_the_ledger(migrator):
         assert proposal["escrow_hold_id"] is None
         assert proposal["escrow_amount"] == D("0.00")
         assert proposal["accepted_at"] is None
+        assert proposal["pool_split"] == "equal"
 
     # Conversations and messages get the new columns' defaults.
     for conversation in rows("conversations").values():

@@ -128,6 +128,7 @@ def expected_body(proposal: Proposal) -> dict:
         "platform_fee_rate": "0.1000",
         "leader_commission_rate": "0.0300",
         "due_date": proposal.due_date.isoformat() if proposal.due_date else None,
+        "pool_split": proposal.pool_split,
         "is_legacy": proposal.is_legacy,
         "created_at": iso(proposal.created_at),
         "accepted_at": iso(proposal.accepted_at),
@@ -343,6 +344,11 @@ def test_participants_read_a_proposal(client_for, team, role):
 
     assert response.status_code == 200
     body = response.json()
+    sharers = [team.leader, *team.members]
+    assert body.pop("pool_shares") == [
+        {"user": {"id": user.pk, "username": user.username}, "points": None, "share": "290.00"}
+        for user in sharers
+    ]
     assert body == expected_body(proposal)
     assert body["status"] == "delivered"
     assert body["escrow_amount"] == "1000.00"

@@ -47,11 +47,11 @@ READS = {
     "/api/conversations": 3,
     "/api/conversations/{conversation}/messages": 4,
     "/api/proposals": 3,
-    "/api/proposals/{disputed}": 2,
+    "/api/proposals/{disputed}": 3,  # + the sharers of `pool_shares`
     "/api/tasks?proposal_id={disputed}": 4,
     "/api/notifications": 4,
     "/api/notifications/unread-count": 2,
-    "/api/disputes/{dispute}": 3,
+    "/api/disputes/{dispute}": 4,  # + the snapshot frozen at opening
 }
 
 

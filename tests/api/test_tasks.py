@@ -52,6 +52,7 @@ def expected_task(task: Task) -> dict:
         "assigned_to": None
         if assignee is None
         else {"id": assignee.pk, "username": assignee.username},
+        "points": task.points,
         "due_date": task.due_date.isoformat() if task.due_date else None,
         "created_at": iso(task.created_at),
         "updated_at": iso(task.updated_at),

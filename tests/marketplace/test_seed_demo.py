@@ -47,7 +47,8 @@ def test_seed_demo_makes_a_proposal_in_every_status():
         for c in Conversation.objects.all()
     ]
     assert max(open_per_conversation) == 1
-    assert sum(open_per_conversation) == len(Proposal.OPEN)
+    # One of each open status, and the task-points deal in progress.
+    assert sum(open_per_conversation) == len(Proposal.OPEN) + 1
     assert not Proposal.objects.filter(is_legacy=True).exists()
 
 
@@ -55,7 +56,7 @@ def test_seed_demo_makes_a_proposal_in_every_status():
 def test_seed_demo_gives_the_work_tasks_and_the_disputes_evidence():
     call_command("seed_demo", verbosity=0)
 
-    working = Proposal.objects.get(status=S.IN_PROGRESS)
+    working = Proposal.objects.get(status=S.IN_PROGRESS, pool_split="equal")
     assert set(working.tasks.values_list("status", flat=True)) == set(Task.Status.values)
     delivered = Proposal.objects.get(status=S.DELIVERED)
     assert set(delivered.tasks.values_list("status", flat=True)) == {Task.Status.DONE}
@@ -107,7 +108,7 @@ def test_seed_demo_money_goes_through_the_ledger_and_reconciles():
     assert available == {
         "alice": _usd("2550.00"),  # 5000 - 350 paid - 1200 and 900 held
         "bob": _usd("1300.00"),  # 2500 - 500 of a split - 700 held (refunds came back)
-        "carol": _usd("850.00"),  # 1500 - 650 held
+        "carol": _usd("150.00"),  # 1500 - 650 and 400 held - 300 paid (task points)
     }
     # The completed "Logo refresh" (350) paid the Pixel Crafters: 3 % commission to the
     # leader, 87 % shared by the three members, the leader among them.
@@ -157,7 +158,13 @@ def test_seed_demo_prints_the_logins_and_keeps_the_first_demo(capsys, mailoutbox
     assert Group.objects.get(name="Data Wranglers").leader.username == "omar"
     bakery = Conversation.objects.get(product_owner__username="alice", group=pixel)
     assert bakery.messages.filter(sender__isnull=False).count() == 4
-    assert apps.get_model("legacy", "Project").objects.count() == 2
+    Project = apps.get_model("legacy", "Project")
+    assert Project.objects.count() == 3
+    continued = Project.objects.get(status="continued")
+    assert (continued.title, continued.continued_conversation.group.name) == (
+        "Recipe archive digitisation",
+        "Data Wranglers",
+    )
     assert apps.get_model("legacy", "Order").objects.count() == 1
     # The notifications are stored for the site, but the made-up addresses get no e-mail.
     assert Notification.objects.exists()

@@ -134,6 +134,7 @@ API = [
     api("GET /api/wallet", users=200),
     api("GET /api/wallet/transactions", users=200),
     api("GET /api/wallet/statement.csv", users=200),
+    api("GET /api/ledger/seal", users=200),
     api("POST /api/wallet/deposit", users=201, body={"amount": "10.00"}),
     # Only the buyer holds money: for everyone else it is their own empty wallet (409).
     api("POST /api/wallet/withdraw", users=409, buyer=201, body={"amount": "10.00"}),
@@ -262,6 +263,13 @@ API = [
         users=404,
         buyer=201,
         body=lambda ids: {"project_id": ids["project"], "amount": "40.00"},
+    ),
+    api(
+        "POST /api/legacy/projects/{project_id}/continue",
+        project_id="project",
+        users=404,
+        buyer=201,
+        body=lambda ids: {"group_id": ids["idle_group"]},
     ),
     # Open to anyone (CONTRACT.md "General"); not operations of the schema itself.
     api("GET /api/schema/", anonymous=200, users=200),
@@ -433,6 +441,13 @@ PAGES = [
         users=404,
         buyer="ok",
         body={"amount": "40.00"},
+    ),
+    page(
+        "POST /legacy/projects/{obj}/continue/",
+        obj="project",
+        users=404,
+        buyer="ok",
+        body=lambda ids: {"group": ids["idle_group"]},
     ),
 ]
 

@@ -29,8 +29,10 @@ from djmoney.money import Money
 
 from disputes.models import Dispute
 from disputes.services import dispute_add_message, dispute_open, dispute_resolve
+from escrow.sealing import seal_ledger
 from escrow.services import wallet_deposit, wallet_get_or_open
 from legacy.models import Order, Project
+from legacy.services import project_continue
 from marketplace.core.models import Group, GroupMembership
 from marketplace.core.services import (
     conversation_open,
@@ -408,6 +410,30 @@ def _resolve(demo, proposal):
     )
 
 
+# Disputes that bring their own evidence: the disputed deal's tasks, (title, assignee,
+# points, status), there before it is disputed, so its snapshot freezes them and suggests
+# refunding the unfinished point of six: 700.00 * 1/6 = 116.67.
+DISPUTED_DEAL_TASKS = {
+    "Weekly KPI report automation": (
+        ("Read the invoices from the CRM", "omar", 3, T.DONE),
+        ("Lay out the weekly PDF", "nina", 2, T.DONE),
+        ("Schedule the Monday e-mail", "omar", 1, T.IN_PROGRESS),
+    ),
+}
+
+
+def _dispute_evidence_tasks(demo, proposal):
+    """The tasks of a deal that will be disputed, each added once and moved by its assignee."""
+    for title, assignee, points, status in DISPUTED_DEAL_TASKS.get(proposal.title, ()):
+        if proposal.tasks.filter(title=title).exists():
+            continue
+        user = demo.users[assignee]
+        task = task_create(
+            proposal=proposal, actor=_leader(proposal), title=title, assigned_to=user, points=points
+        )
+        task_update(task=task, actor=user, status=status)
+
+
 # Each move and the statuses it runs from (the transitions' own, from the state machine).
 MOVES = {
     "accept": (TRANSITIONS["accept"].sources, _accept),
@@ -421,6 +447,7 @@ MOVES = {
     "dispute": (TRANSITIONS["dispute"].sources, _dispute),
     "evidence": ((Status.DISPUTED,), _evidence),
     "resolve": ((Status.DISPUTED,), _resolve),
+    "dispute_evidence_tasks": (TASKS_WRITABLE, _dispute_evidence_tasks),
 }
 # The moves that take a new proposal to each status.
 PATHS = {
@@ -432,7 +459,14 @@ PATHS = {
     Status.REJECTED: ("reject",),
     Status.WITHDRAWN: ("withdraw",),
     Status.CANCELLED: ("accept", "cancel"),
-    Status.DISPUTED: ("accept", "start", "deliver", "dispute", "evidence"),
+    Status.DISPUTED: (
+        "accept",
+        "start",
+        "dispute_evidence_tasks",
+        "deliver",
+        "dispute",
+        "evidence",
+    ),
     Status.REFUNDED: ("accept", "start", "dispute", "evidence", "resolve"),
     Status.SETTLED: ("accept", "start", "deliver", "dispute", "evidence", "resolve"),
 }
@@ -472,6 +506,73 @@ def seed_proposals(demo: Demo) -> None:
         demo.proposals.append(_seed_deal(demo, deal))
 
 
+# Pool by finished work: carol's deals with Data Wranglers share the member pool by the
+# points of the done tasks. (title, price, status, tasks as (title, assignee, points,
+# status)); one completed, one in progress.
+TASK_POINTS_DEALS = (
+    (
+        "Customer list cleanup",
+        "300.00",
+        Status.COMPLETED,
+        (
+            ("Deduplicate the customers", "omar", 3, T.DONE),
+            ("Fix the postcode column", "nina", 5, T.DONE),
+        ),
+    ),
+    (
+        "Menu sales analytics",
+        "400.00",
+        Status.IN_PROGRESS,
+        (
+            ("Export the order history", "nina", 5, T.DONE),
+            ("Popularity charts", "omar", 3, T.IN_PROGRESS),
+            ("Write-up for the owners", "nina", 2, T.TODO),
+        ),
+    ),
+)
+
+
+def _task_points_tasks(demo, proposal, tasks) -> None:
+    for title, assignee, points, status in tasks:
+        if proposal.tasks.filter(title=title).exists():
+            continue
+        user = demo.users[assignee]
+        task = task_create(
+            proposal=proposal, actor=_leader(proposal), title=title, assigned_to=user, points=points
+        )
+        if status != T.TODO:
+            task_update(task=task, actor=user, status=status)
+
+
+@transaction.atomic
+def seed_task_points(demo: Demo) -> None:
+    """Task-points deals (see `TASK_POINTS_DEALS`), each found by title or sent, then
+    moved on as far as its status and what an earlier run did allow."""
+    conversation, _ = conversation_open(buyer=demo.users["carol"], group=demo.groups[DATA])
+    for title, price, target, tasks in TASK_POINTS_DEALS:
+        proposal = conversation.proposals.filter(title=title).first() or proposal_create(
+            conversation=conversation,
+            actor=demo.groups[DATA].leader,
+            title=title,
+            price=Money(price, "USD"),
+            pool_split=Proposal.PoolSplit.TASK_POINTS,
+        )
+        if proposal.status == Status.PENDING:
+            _accept(demo, proposal)
+            proposal.refresh_from_db()
+        if proposal.status in TASKS_WRITABLE:
+            _task_points_tasks(demo, proposal, tasks)
+            proposal.refresh_from_db()
+        if target != Status.COMPLETED:
+            continue
+        for runs_from, move in ((Status.ACCEPTED, _start), (Status.IN_PROGRESS, _deliver)):
+            if proposal.status == runs_from:
+                move(demo, proposal)
+                proposal.refresh_from_db()
+        if proposal.status == Status.DELIVERED:
+            _confirm(demo, proposal)
+
+
 @transaction.atomic
 def seed_legacy(demo: Demo) -> None:
     """Two projects and an order as the old system made them."""
@@ -497,6 +598,28 @@ def seed_legacy(demo: Demo) -> None:
     )
 
 
+@transaction.atomic
+def seed_legacy_continued(demo: Demo) -> None:
+    """A legacy project its owner continued with a group: its terms open the conversation
+    and the leader's proposal form starts from them."""
+    project, _ = Project.objects.get_or_create(
+        owner=demo.users["carol"],
+        title="Recipe archive digitisation",
+        defaults={
+            "description": "Type up 200 handwritten recipes into a searchable sheet.",
+            "budget": Money("480.00", "USD"),
+        },
+    )
+    if project.status != Project.CONTINUED:
+        project_continue(project=project, actor=project.owner, group=demo.groups[DATA])
+
+
+def seed_ledger_seal(demo: Demo) -> None:
+    """Seal the demo's ledger (run last, after every money step), so the wallet pages show
+    sealed lines and `GET /api/ledger/seal` answers. A rerun finds nothing new to seal."""
+    seal_ledger(settle=timedelta(0))
+
+
 STEPS = [
     seed_users,
     seed_staff,
@@ -504,7 +627,10 @@ STEPS = [
     seed_wallets,
     seed_conversations,
     seed_proposals,
+    seed_task_points,
     seed_legacy,
+    seed_legacy_continued,
+    seed_ledger_seal,
 ]
 
 
