@@ -8,6 +8,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.core.paginator import Page, Paginator
+from django.db.models import Case, CharField, Max, Q, Value, When
+from django.db.models.functions import Cast, Concat
 
 from .models import EscrowTransaction, Wallet
 from .selectors import wallet_transaction_list
@@ -53,41 +55,51 @@ def _statement_by_id(wallet: Wallet, entries: list[EscrowTransaction]) -> dict[i
     return {int(row[1]): row for row in rows}
 
 
-def _is_release_leg(entry: EscrowTransaction, escrow_change: Decimal) -> bool:
-    return entry.kind in RELEASE_LEGS and escrow_change < 0
+def _line_key(wallet: Wallet) -> Case:
+    """What one history line is: the legs of one release out of the wallet's own escrow
+    share their operation's idempotency key; every other entry is a line of its own."""
+    own_release_leg = Q(kind__in=RELEASE_LEGS, from_hold__buyer_wallet_id=wallet.pk)
+    return Case(
+        When(own_release_leg, then=Concat(Value("release:"), "idempotency_key")),
+        default=Concat(Value("entry:"), Cast("id", CharField())),
+        output_field=CharField(),
+    )
 
 
 def history_page(*, wallet: Wallet, number) -> tuple[Page, list[HistoryLine]]:
-    """The page `number` of the wallet's entries, newest first, and its lines."""
-    entries = wallet_transaction_list(wallet=wallet).select_related(
-        "from_hold__proposal",
-        "to_hold__proposal",
-        "from_hold__group_wallet__group",
-        "to_wallet__user",
+    """The page `number` of the wallet's history, newest first, and its lines. Pages
+    count lines, not entries, so a release's legs are never split between two pages."""
+    entries = wallet_transaction_list(wallet=wallet).annotate(line=_line_key(wallet))
+    keys = (
+        entries.values("line")
+        .annotate(newest=Max("created_at"), last_id=Max("id"))
+        .order_by("-newest", "-last_id")
     )
-    page = Paginator(entries, PER_PAGE).get_page(number)
-    entries = list(page.object_list)
+    page = Paginator(keys, PER_PAGE).get_page(number)
+    entries = list(
+        entries.filter(line__in=[row["line"] for row in page.object_list]).select_related(
+            "from_hold__proposal",
+            "to_hold__proposal",
+            "from_hold__group_wallet__group",
+            "to_wallet__user",
+        )
+    )
     if not entries:
         return page, []
     statement = _statement_by_id(wallet, entries)
-    lines: list[HistoryLine] = []
+    lines: dict[str, HistoryLine] = {}
     for entry in entries:
         row = statement[entry.pk]
         available_change, escrow_change, available_after, escrow_after = map(Decimal, row[4:8])
-        previous = lines[-1] if lines else None
-        if (
-            _is_release_leg(entry, escrow_change)
-            and previous is not None
-            and previous.legs
-            and previous.entry.idempotency_key == entry.idempotency_key
-        ):
-            previous.legs.append(entry)
-            previous.escrow_change += escrow_change
-            continue
-        line = HistoryLine(entry, available_change, escrow_change, available_after, escrow_after)
-        if _is_release_leg(entry, escrow_change):
+        line = lines.get(entry.line)
+        if line is not None:
+            line.escrow_change += escrow_change
+        else:
+            line = lines[entry.line] = HistoryLine(
+                entry, available_change, escrow_change, available_after, escrow_after
+            )
+        if entry.line.startswith("release:"):
             line.legs.append(entry)
-        lines.append(line)
-    for line in lines:
+    for line in lines.values():
         line.legs.sort(key=lambda leg: leg.leg)
-    return page, lines
+    return page, list(lines.values())

@@ -124,3 +124,17 @@ def user_receipts(*, entries) -> list[Receipt]:
         for wallet_id, its_entries in received.items()
         if wallet_id in users
     ]
+
+
+def user_receipt(*, entries, user) -> Receipt | None:
+    """What `user`'s own wallet received in `entries`, as `user_receipts` counts it, read
+    from the recipients the entries carry (`holds_payouts` loads them): no query. None
+    when nothing came to them."""
+    mine = [
+        entry
+        for entry in entries
+        if entry.to_wallet_id is not None
+        and entry.to_wallet.kind == Wallet.Kind.USER
+        and entry.to_wallet.user_id == user.pk
+    ]
+    return Receipt(user, mine) if mine else None

@@ -1,5 +1,6 @@
 """Reads of the proposal workflow that services, pages and the API share."""
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Q, QuerySet, Sum
@@ -7,7 +8,8 @@ from django.utils import timezone
 from djmoney.money import Money
 
 from escrow.money import Distribution, distribute
-from escrow.selectors import member_shares_paid
+from escrow.payouts import holds_payouts
+from escrow.selectors import member_shares_paid, user_receipt, wallet_get
 from marketplace.core.errors import NotFound
 from marketplace.core.selectors import (
     conversation_participant_filter,
@@ -198,3 +200,54 @@ def expected_member_share(*, proposal: Proposal, user) -> dict | None:
     if user.pk not in shares:
         return None
     return {"share": shares[user.pk], "sharers": len(shares)}
+
+
+# --- the money on the proposal cards --------------------------------------------------
+
+
+@dataclass
+class CardMoney:
+    """What one proposal card shows a viewer about money."""
+
+    # The buyer's available balance, and after accepting the pending proposal.
+    buyer_money: dict | None = None
+    # What left the emptied escrow (released, refunded, split), and what the viewer got.
+    paid: dict | None = None
+    # What the confirmation step of each money button says it moves.
+    confirmations: dict = field(default_factory=dict)
+
+
+def cards_money(*, proposals: list[Proposal], user) -> dict[int, CardMoney]:
+    """The money figures of the cards of `proposals` for `user`, by proposal id, in a
+    number of queries that does not grow with the cards: the buyer's wallet once, what
+    every emptied hold paid out in one query (`holds_payouts`), and the payout previews
+    of the cards whose escrow is held (one open proposal per conversation)."""
+    emptied = [
+        proposal.escrow_hold_id
+        for proposal in proposals
+        if proposal.escrow_hold_id and proposal.status not in Proposal.OPEN
+    ]
+    payouts = holds_payouts(hold_ids=emptied) if emptied else {}
+    wallet = None
+    figures = {}
+    for proposal in proposals:
+        money = figures[proposal.pk] = CardMoney()
+        buyer = proposal.conversation.product_owner_id == user.pk
+        if buyer and proposal.status == Proposal.Status.PENDING:
+            if wallet is None:
+                wallet = wallet_get(user=user)
+            after = wallet.available_balance - proposal.price
+            money.buyer_money = {
+                "available": wallet.available_balance,
+                "after": after,
+                "short": after.amount < 0,
+            }
+        entries = payouts.get(proposal.escrow_hold_id)
+        if entries:
+            money.paid = {"entries": entries, "mine": user_receipt(entries=entries, user=user)}
+        if proposal.status in Proposal.ESCROW_HELD and proposal.escrow_hold_id is not None:
+            money.confirmations = {
+                "confirm": payout_preview(proposal, refund=False),
+                "cancel": payout_preview(proposal, refund=True),
+            }
+    return figures

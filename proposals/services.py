@@ -21,7 +21,7 @@ from djmoney.money import Money
 from escrow.errors import CurrencyMismatch
 from escrow.money import Rates, fee_breakdown, parse_amount
 from escrow.selectors import group_wallet_get, wallet_get
-from marketplace.core.errors import Conflict, Forbidden, InvalidInput
+from marketplace.core.errors import Conflict, DomainError, Forbidden, InvalidInput
 from marketplace.core.models import Conversation
 from marketplace.core.selectors import conversation_with_parties
 from marketplace.core.services import membership_hold
@@ -197,18 +197,13 @@ def proposal_auto_release(*, proposal: Proposal, now: datetime | None = None) ->
 AUTO_RELEASE_MAX_EXTENSION_DAYS = 7
 
 
-@transaction.atomic
-def proposal_extend_auto_release(*, proposal: Proposal, actor, days: int) -> Proposal:
-    """The buyer of a delivered proposal pushes its automatic release back by 1 to 7
-    days, once per proposal (409 `auto_release_already_extended` after that)."""
-    proposal = proposal_for_update(proposal)
+def auto_release_extension_check(*, proposal: Proposal, actor) -> None:
+    """Refuse unless `actor` may push back `proposal`'s automatic release now: the buyer
+    only (403), while the release is counting down (409 `invalid_transition`), once per
+    proposal (409 `auto_release_already_extended`)."""
     require_role(
         proposal=proposal, role=Role.BUYER, actor=actor, doing="extend the automatic release"
     )
-    limit = AUTO_RELEASE_MAX_EXTENSION_DAYS
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= limit:
-        message = f"Days must be a whole number from 1 to {limit}."
-        raise InvalidInput(message, code="invalid_days", fields={"days": [message]})
     if proposal.auto_release_at is None:
         raise InvalidTransition(f"Cannot extend the release of a {proposal.status} proposal.")
     if proposal.auto_release_extended_until is not None:
@@ -216,6 +211,28 @@ def proposal_extend_auto_release(*, proposal: Proposal, actor, days: int) -> Pro
             "The automatic release was already extended once.",
             code="auto_release_already_extended",
         )
+
+
+def auto_release_extensible(*, proposal: Proposal, actor) -> bool:
+    """Whether `auto_release_extension_check` lets `actor` extend now: the card shows its
+    button exactly then."""
+    try:
+        auto_release_extension_check(proposal=proposal, actor=actor)
+    except DomainError:
+        return False
+    return True
+
+
+@transaction.atomic
+def proposal_extend_auto_release(*, proposal: Proposal, actor, days: int) -> Proposal:
+    """The buyer of a delivered proposal pushes its automatic release back by 1 to 7
+    days, once per proposal (`auto_release_extension_check`, on the locked row)."""
+    limit = AUTO_RELEASE_MAX_EXTENSION_DAYS
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= limit:
+        message = f"Days must be a whole number from 1 to {limit}."
+        raise InvalidInput(message, code="invalid_days", fields={"days": [message]})
+    proposal = proposal_for_update(proposal)
+    auto_release_extension_check(proposal=proposal, actor=actor)
     proposal.auto_release_extended_until = proposal.auto_release_at + timedelta(days=days)
     proposal.save(update_fields=["auto_release_extended_until", "updated_at"])
     until = proposal.auto_release_extended_until

@@ -23,6 +23,11 @@ urlpatterns = [
     path("proposals/<int:proposal_id>/tasks/new/", views.task_create, name="task_create"),
     path("tasks/<int:task_id>/move/", views.task_move, name="task_move"),
     path("tasks/<int:task_id>/assign/", views.task_assign, name="task_assign"),
+    path(
+        "proposals/<int:proposal_id>/extend-auto-release/",
+        views.proposal_extend_auto_release,
+        name="extend_auto_release",
+    ),
     re_path(
         rf"^proposals/(?P<proposal_id>[0-9]+)/(?P<action>{ACTIONS})/$",
         views.proposal_action,

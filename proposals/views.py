@@ -13,8 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from escrow.money import Rates
-from escrow.payouts import hold_payouts
-from escrow.selectors import user_receipts, wallet_get
+from escrow.selectors import wallet_get
 from legacy.selectors import proposal_initial_for
 from marketplace.core import selectors as marketplace_selectors
 from marketplace.core.errors import DomainError
@@ -90,61 +89,42 @@ def viewer_actions(proposal: Proposal, user) -> list[tuple[str, str, str]]:
     return allowed
 
 
-def decorate_card(proposal: Proposal, user) -> Proposal:
-    """Attach what the card shows this viewer: buttons with what each one moves, the
+def decorate_cards(proposals, user) -> list[Proposal]:
+    """Attach what each card shows this viewer: buttons with what each one moves, the
     shares before acceptance, what was actually paid afterwards, the dispute. (The
-    countdown is the model's `auto_release_at`.)"""
-    conversation = proposal.conversation
-    proposal.is_buyer = conversation.product_owner_id == user.pk
-    proposal.is_leader = conversation.group.leader_id == user.pk
-    proposal.actions = viewer_actions(proposal, user)
-    proposal.expected = (
-        None if proposal.is_buyer else selectors.expected_member_share(proposal=proposal, user=user)
-    )
-    proposal.pool_shares = selectors.pool_shares(proposal=proposal)
-    proposal.buyer_money = _buyer_money(proposal, user) if proposal.is_buyer else None
-    proposal.paid = _paid(proposal, user)
-    proposal.confirmations = _confirmations(proposal)
-    # The latest dispute (the reverse relation: proposals do not import disputes).
-    disputes = sorted(proposal.disputes.all(), key=lambda d: (d.created_at, d.pk))
-    proposal.dispute = disputes[-1] if disputes else None
-    proposal.tasks_visible = proposal.status not in (
-        Status.PENDING,
-        Status.REJECTED,
-        Status.WITHDRAWN,
-    )
-    return proposal
-
-
-def _buyer_money(proposal: Proposal, user) -> dict | None:
-    """The buyer's available balance, and after accepting a pending proposal."""
-    if proposal.status != Status.PENDING:
-        return None
-    available = wallet_get(user=user).available_balance
-    after = available - proposal.price
-    return {"available": available, "after": after, "short": after.amount < 0}
-
-
-def _paid(proposal: Proposal, user) -> dict | None:
-    """What left the escrow once it was emptied (released, refunded, split), from the
-    ledger; with what this viewer received."""
-    if proposal.status in (Status.PENDING, *Proposal.ESCROW_HELD) or not proposal.escrow_hold_id:
-        return None
-    entries = hold_payouts(hold_id=proposal.escrow_hold_id)
-    if not entries:
-        return None
-    mine = [r for r in user_receipts(entries=entries) if r.user.pk == user.pk]
-    return {"entries": entries, "mine": mine[0] if mine else None}
-
-
-def _confirmations(proposal: Proposal) -> dict:
-    """What the confirmation step of each money button says it moves."""
-    if proposal.status not in Proposal.ESCROW_HELD or proposal.escrow_hold_id is None:
-        return {}
-    return {
-        "confirm": selectors.payout_preview(proposal, refund=False),
-        "cancel": selectors.payout_preview(proposal, refund=True),
-    }
+    countdown is the model's `auto_release_at`.) The money figures of all the cards are
+    read at once (`selectors.cards_money`)."""
+    proposals = list(proposals)
+    money = selectors.cards_money(proposals=proposals, user=user)
+    for proposal in proposals:
+        conversation = proposal.conversation
+        proposal.is_buyer = conversation.product_owner_id == user.pk
+        proposal.is_leader = conversation.group.leader_id == user.pk
+        proposal.actions = viewer_actions(proposal, user)
+        # How far the viewer's button would push the release back; None without a button.
+        proposal.extension_days = (
+            services.AUTO_RELEASE_MAX_EXTENSION_DAYS
+            if services.auto_release_extensible(proposal=proposal, actor=user)
+            else None
+        )
+        proposal.expected = (
+            None
+            if proposal.is_buyer
+            else selectors.expected_member_share(proposal=proposal, user=user)
+        )
+        proposal.pool_shares = selectors.pool_shares(proposal=proposal)
+        proposal.buyer_money = money[proposal.pk].buyer_money
+        proposal.paid = money[proposal.pk].paid
+        proposal.confirmations = money[proposal.pk].confirmations
+        # The latest dispute (the reverse relation: proposals do not import disputes).
+        disputes = sorted(proposal.disputes.all(), key=lambda d: (d.created_at, d.pk))
+        proposal.dispute = disputes[-1] if disputes else None
+        proposal.tasks_visible = proposal.status not in (
+            Status.PENDING,
+            Status.REJECTED,
+            Status.WITHDRAWN,
+        )
+    return proposals
 
 
 def _cards(conversation: Conversation, user) -> list[Proposal]:
@@ -153,7 +133,7 @@ def _cards(conversation: Conversation, user) -> list[Proposal]:
         .select_related("conversation__group")
         .prefetch_related("disputes")
     )
-    return [decorate_card(proposal, user) for proposal in proposals]
+    return decorate_cards(proposals, user)
 
 
 def proposal_panel_context(request, conversation: Conversation) -> dict:
@@ -309,6 +289,27 @@ def proposal_action(request, proposal_id, action):
     return redirect(target)
 
 
+@new_workflow_required
+@require_POST
+def proposal_extend_auto_release(request, proposal_id):
+    """The buyer's button on a delivered card: push the automatic release back by the
+    most the service allows, once (the service refuses a second time, a double click
+    included)."""
+    proposal = found_or_404(selectors.proposal_get, proposal_id=proposal_id, user=request.user)
+    days = services.AUTO_RELEASE_MAX_EXTENSION_DAYS
+    anchor = f"proposal-{proposal.pk}"
+    try:
+        proposal = services.proposal_extend_auto_release(
+            proposal=proposal, actor=request.user, days=days
+        )
+    except DomainError as error:
+        flash_at(request, anchor, messages.ERROR, friendly_message(error))
+    else:
+        text = f"You pushed the automatic release of “{proposal.title}” back by {days} days."
+        flash_at(request, anchor, messages.SUCCESS, text)
+    return redirect(_chat_url(proposal))
+
+
 # --- the task dashboard ----------------------------------------------------------------
 
 COLUMNS = [
@@ -356,7 +357,7 @@ def _board_context(request, proposal: Proposal) -> dict:
 
 def _proposal_for_tasks(request, proposal_id) -> Proposal:
     proposal = found_or_404(selectors.proposal_get, proposal_id=proposal_id, user=request.user)
-    return decorate_card(proposal, request.user)
+    return decorate_cards([proposal], request.user)[0]
 
 
 @new_workflow_required

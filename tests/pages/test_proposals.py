@@ -200,7 +200,12 @@ def test_the_whole_deal_through_the_pages_with_exact_balances(as_user, team, led
         "“Shop” is delivered. The buyer can now confirm it or request changes."
     ]
     page = chat(buyer, team)
-    assert buttons(page, proposal) == ["confirm", "dispute", "request_changes"]
+    assert buttons(page, proposal) == [
+        "confirm",
+        "dispute",
+        "extend_auto_release",
+        "request_changes",
+    ]
     proposal.refresh_from_db()
     release = proposal.delivered_at + timedelta(days=14)
     assert (

@@ -365,6 +365,13 @@ PAGES = [
         body={"title": "Shop", "price": "250.00", "currency": "USD"},
     ),
     *_page_action_rows(),
+    page(
+        "POST /proposals/{obj}/extend-auto-release/",
+        obj="delivered",
+        parties="refused",
+        buyer="ok",
+        outsiders=404,
+    ),
     page("GET /proposals/{obj}/tasks/", obj="in_progress", parties=200, outsiders=404),
     page("GET /proposals/{obj}/tasks/board/", obj="in_progress", parties=200, outsiders=404),
     page(
