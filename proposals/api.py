@@ -12,6 +12,7 @@ then `NewWorkflowEnabled` (403 `new_workflow_disabled`).
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -467,6 +468,7 @@ _TASK_CREATE_SCHEMA = {
 }
 
 
+@transaction.atomic  # the answer is read before the commit, never after (a 503 then would lie)
 def _task_create(request) -> Response:
     serializer = TaskCreateInputSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
@@ -555,6 +557,7 @@ class TaskDetailApi(NewWorkflowApi):
             "for anyone who cannot see the task."
         ),
     )
+    @transaction.atomic  # the answer is read before the commit, as above
     def patch(self, request, task_id):
         task = selectors.task_get(task_id=task_id, user=request.user)
         serializer = self.TaskUpdateInputSerializer(data=request.data)

@@ -56,4 +56,6 @@ def on_commit_proposal_changed(proposal) -> None:
 
 
 def on_commit_task_changed(task) -> None:
-    transaction.on_commit(partial(task_changed, task))
+    # Robust: the frame reads the task's proposal after the commit, and a failure there
+    # (the database gone) must not tell the caller that a committed change failed.
+    transaction.on_commit(partial(task_changed, task), robust=True)
