@@ -10,7 +10,12 @@
   once: each trace nobody answered for is matched to a distinct such call;
 - every user wallet, every group wallet's escrow and the platform's revenue equal what
   the recorded outcomes imply, to the cent, with every payout checked against the
-  release rule (fee and commission half up, the pool in shares a cent apart at most);
+  release rule: fee and commission half up, the pool shared by `largest_remainder`
+  (written here from CONTRACT.md, not taken from the code under test) with weight 1
+  each for an equal pool and the done tasks' points for a task-points one;
+- every task was added, and every done task finished, by a successful or unanswered
+  call, with the points it was given; every seal a sealing call reported is there, and
+  reconcile proves the chain;
 - no call answered 500 (or broke in the services), and 503s (or unreachable-database
   errors) came only while a database fault was on.
 
@@ -18,14 +23,16 @@
 """
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import combinations
 
 from django.contrib.auth import get_user_model
 
-from escrow.models import EscrowTransaction, GroupWallet, Wallet
+from escrow.models import EscrowTransaction, GroupWallet, LedgerSeal, Wallet
 from escrow.reconcile import find_problems, ledger_balances
 from marketplace.core.models import Group, GroupMembership, Message
-from proposals.models import Proposal
+from proposals.models import Proposal, Task
 
 from .faults import DATABASE_FAULTS
 from .recorder import ERROR, OK, UNKNOWN
@@ -63,6 +70,38 @@ def _half_up(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def largest_remainder(pool_cents: int, weights: Sequence[int]) -> list[int]:
+    """CONTRACT.md's split of a pool, in cents: each share is `pool x weight / total`
+    floored, and the leftover cents go one each to the largest remainders, ties to the
+    earlier weight (the order of joining). When every weight is 0, each counts as 1."""
+    if not any(weights):
+        weights = [1] * len(weights)
+    total = sum(weights)
+    floors = [pool_cents * weight // total for weight in weights]
+    remainders = [pool_cents * weight % total for weight in weights]
+    leftover = pool_cents - sum(floors)
+    ranked = sorted(range(len(weights)), key=lambda index: (-remainders[index], index))
+    for index in ranked[:leftover]:
+        floors[index] += 1
+    return floors
+
+
+def follows_the_rule(
+    pool_cents: int, paid: Sequence[int], weights: Sequence[int], unpaid: Sequence[int]
+) -> bool:
+    """Whether shares `paid` (in cents, in the order of the ledger's legs, which is the
+    order of joining) of payees with `weights` follow `largest_remainder` for some of
+    the payees who got no leg: participants (of `unpaid` weights) may have been paid 0
+    (a tiny pool) or have left before the release, which the ledger cannot tell apart.
+    A payee paid 0 never won a tie, so putting them last decides the same."""
+    for size in range(len(unpaid) + 1):
+        for others in combinations(unpaid, size):
+            shares = largest_remainder(pool_cents, [*weights, *others])
+            if shares[: len(paid)] == list(paid) and not any(shares[len(paid) :]):
+                return True
+    return False
+
+
 class Check:
     def __init__(self, calls: dict[str, dict], world: World, faults: list[dict]):
         self.calls = list(calls.values())
@@ -78,6 +117,9 @@ class Check:
         }
         self.user_of_wallet = {wallet.pk: user for user, wallet in self.wallet_of_user.items()}
         self.claimed_keys: set[str] = set()
+        self.tasks_of: dict[int, list[Task]] = defaultdict(list)
+        for task in Task.objects.order_by("id"):
+            self.tasks_of[task.proposal_id].append(task)
 
     def fail(self, message: str) -> None:
         self.violations.append(message)
@@ -93,6 +135,8 @@ class Check:
         self.check_answers()
         self.check_proposals(available=self.check_wallet_calls())
         self.check_memberships()
+        self.check_tasks()
+        self.check_seals()
         self.check_leftover_entries()
         return self.violations
 
@@ -334,12 +378,30 @@ class Check:
                 f"{label}: fee {fee} and commission {commission_paid}, the rule says "
                 f"{expected_fee} and {expected_commission} of {released}"
             )
-        if sum(amounts, ZERO) != pool or (amounts and max(amounts) - min(amounts) > CENT):
-            self.fail(f"{label}: member shares {amounts} do not split the pool {pool}")
+        points = self.done_points(proposal)
+        by_points = proposal.pool_split == Proposal.PoolSplit.TASK_POINTS
+
+        def weight(user) -> int:
+            return points.get(user, 0) if by_points else 1
+
+        unpaid = [weight(user) for user in participants - set(payees)]
+        cents = [int(amount / CENT) for amount in amounts]
+        if not follows_the_rule(int(pool / CENT), cents, [weight(u) for u in payees], unpaid):
+            rule = f"by the done points {points}" if by_points else "equally"
+            self.fail(f"{label}: member shares {amounts} to {payees} do not split {pool} {rule}")
         if len(set(payees)) != len(payees) or (
             participants and not set(payees) <= participants | {self.leader_paid(commission)}
         ):
             self.fail(f"{label}: shares went to {payees}, participants are {participants}")
+
+    def done_points(self, proposal) -> dict[int, int]:
+        """Points of the proposal's done tasks by assignee (tasks stop changing once the
+        proposal is delivered or disputed, so these are the release's)."""
+        points: dict[int, int] = defaultdict(int)
+        for task in self.tasks_of[proposal.pk]:
+            if task.status == Task.Status.DONE and task.assigned_to_id is not None:
+                points[task.assigned_to_id] += task.points
+        return dict(points)
 
     def leader_paid(self, commission) -> int | None:
         return self.user_of_wallet.get(commission[0].to_wallet_id) if commission else None
@@ -377,6 +439,57 @@ class Check:
         for key, legs in self.entries.items():
             if key not in self.claimed_keys:
                 self.fail(f"ledger entries under {key!r} belong to no recorded call: {legs}")
+
+    # --- tasks and seals --------------------------------------------------------------
+
+    def check_tasks(self) -> None:
+        """Every task was added by a successful or unanswered call, with its points; it
+        is done exactly when a call that happened finished it."""
+        tasks = {task.pk: task for listed in self.tasks_of.values() for task in listed}
+        added: dict[int, dict] = {}
+        unanswered = []
+        for call in self.by_op("add_task"):
+            data = call.get("data") or {}
+            task_id = data.get("task_id") or data.get("id")
+            if call["outcome"] == OK:
+                if task_id not in tasks:
+                    self.fail(f"call {call['id']} added task #{task_id}, which is not there")
+                added[task_id] = call
+            elif call["outcome"] == UNKNOWN:
+                unanswered.append(call)
+        for pk, task in tasks.items():
+            call = added.get(pk)
+            if call is None:
+                made = {"proposal_id": task.proposal_id, "points": task.points}
+                call = next((c for c in unanswered if made.items() <= c["args"].items()), None)
+                if call is None:
+                    self.fail(f"task #{pk} was added by no successful or unanswered call")
+                    continue
+                unanswered.remove(call)
+                self.unknown_happened += 1
+            given = call["args"]["points"]
+            if task.points != given:
+                self.fail(f"task #{pk} is worth {task.points}; call {call['id']} gave {given}")
+        finishing: dict[int, Counter] = defaultdict(Counter)
+        for call in self.by_op("finish_task"):
+            finishing[call["args"]["task_id"]][call["outcome"]] += 1
+        for pk, task in tasks.items():
+            done, calls = task.status == Task.Status.DONE, finishing[pk]
+            if calls[OK] and not done:
+                self.fail(f"task #{pk} is {task.status}, but a successful call finished it")
+            elif done and not calls[OK]:
+                if not calls[UNKNOWN]:
+                    self.fail(f"task #{pk} is done, but no call that happened finished it")
+                self.unknown_happened += bool(calls[UNKNOWN])
+
+    def check_seals(self) -> None:
+        """Every seal a sealing call reported is there (reconcile, run first, proves
+        them all)."""
+        seals = set(LedgerSeal.objects.values_list("pk", flat=True))
+        for call in self.by_op("seal"):
+            seal = (call.get("data") or {}).get("seal_id")
+            if call["outcome"] == OK and seal is not None and seal not in seals:
+                self.fail(f"call {call['id']} made seal #{seal}, which is not there")
 
     # --- groups -----------------------------------------------------------------------
 

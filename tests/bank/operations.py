@@ -5,8 +5,13 @@ or through the HTTP API.
 
 `pick` returns the call's arguments (always with `actor`, a user id) or None when
 nothing fits right now. `service` runs it and returns what the checker needs (e.g. the
-new proposal's id); `request` gives the HTTP path and JSON body. `keyed`: the API
-endpoint takes an `Idempotency-Key` (the money-moving POSTs)."""
+new proposal's id); `request` gives the HTTP path and JSON body, sent with `method`.
+`keyed`: the API endpoint takes an `Idempotency-Key` (the money-moving POSTs).
+
+Proposals share their pool equally or by the done tasks' points; tasks worth points are
+added to accepted and in-progress proposals and some are finished before the delivery.
+`SEAL` is no part of the mix: each worker runs it every few seconds, as the deployed
+worker loop does."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,11 +25,12 @@ from djmoney.money import Money
 from disputes.models import Dispute
 from disputes.services import dispute_open, dispute_resolve
 from escrow.models import Wallet
+from escrow.sealing import seal_ledger
 from escrow.services import wallet_deposit, wallet_withdraw
 from marketplace.core.models import Conversation, Group, GroupMembership
 from marketplace.core.services import group_leadership_transfer, group_leave, group_member_add
 from proposals import services as proposals
-from proposals.models import Proposal
+from proposals.models import Proposal, Task
 
 from .world import World
 
@@ -38,8 +44,9 @@ class Operation:
     weight: int
     pick: Callable[[Random, World], dict | None]
     service: Callable[[dict, str], dict]
-    request: Callable[[dict], tuple[str, dict | None]]
+    request: Callable[[dict], tuple[str, dict | None]] | None
     keyed: bool = False
+    method: str = "POST"
 
 
 def _amount(rng: Random, low: int, high: int) -> Decimal:
@@ -150,6 +157,7 @@ def _propose_pick(rng: Random, world: World) -> dict | None:
         "actor": actor,
         "conversation_id": conversation.pk,
         "price": str(_amount(rng, 10, 300)),
+        "pool_split": rng.choice(Proposal.PoolSplit.values),
     }
 
 
@@ -159,8 +167,80 @@ def _propose(args: dict, key: str) -> dict:
         actor=_user(args["actor"]),
         title="Bank work",
         price=_money(args["price"]),
+        pool_split=args["pool_split"],
     )
     return {"proposal_id": proposal.pk}
+
+
+# --- tasks ------------------------------------------------------------------------------
+
+TASKS_WRITABLE = (Status.ACCEPTED, Status.IN_PROGRESS)
+
+
+def _add_task_pick(rng: Random, world: World) -> dict | None:
+    """The leader adds a task of 1 to 5 points for a member, mostly to a task-points
+    proposal (now and then for an outsider: 400, or by the buyer: 403; no trace)."""
+    proposals_open = Proposal.objects.filter(status__in=TASKS_WRITABLE, is_legacy=False)
+    if rng.random() < 0.8:
+        proposals_open = proposals_open.filter(pool_split=Proposal.PoolSplit.TASK_POINTS)
+    proposal = proposals_open.select_related("conversation__group").order_by("?").first()
+    if proposal is None:
+        return None
+    conversation = proposal.conversation
+    members = list(
+        GroupMembership.objects.filter(group_id=conversation.group_id).values_list(
+            "user_id", flat=True
+        )
+    )
+    actor = conversation.group.leader_id
+    if rng.random() < 0.05:
+        actor = conversation.product_owner_id
+    return {
+        "actor": actor,
+        "proposal_id": proposal.pk,
+        "assigned_to_id": rng.choice(world.freelancers if rng.random() < 0.05 else members),
+        "points": rng.randint(1, 5),
+    }
+
+
+def _add_task(args: dict, key: str) -> dict:
+    task = proposals.task_create(
+        proposal=Proposal.objects.get(pk=args["proposal_id"]),
+        actor=_user(args["actor"]),
+        title="Bank task",
+        assigned_to=_user(args["assigned_to_id"]),
+        points=args["points"],
+    )
+    return {"task_id": task.pk}
+
+
+def _finish_task_pick(rng: Random, world: World) -> dict | None:
+    """Its assignee (or the leader; now and then the buyer: 403) marks a task done."""
+    task = (
+        Task.objects.filter(proposal__status__in=TASKS_WRITABLE)
+        .exclude(status=Task.Status.DONE)
+        .select_related("proposal__conversation__group")
+        .order_by("?")
+        .first()
+    )
+    if task is None:
+        return None
+    conversation = task.proposal.conversation
+    actor = task.assigned_to_id or conversation.group.leader_id
+    if rng.random() < 0.3:
+        actor = conversation.group.leader_id
+    elif rng.random() < 0.05:
+        actor = conversation.product_owner_id
+    return {"actor": actor, "task_id": task.pk, "proposal_id": task.proposal_id}
+
+
+def _finish_task(args: dict, key: str) -> dict:
+    task = proposals.task_update(
+        task=Task.objects.get(pk=args["task_id"]),
+        actor=_user(args["actor"]),
+        status=Task.Status.DONE,
+    )
+    return {"task_id": task.pk, "status": task.status}
 
 
 # --- disputes ---------------------------------------------------------------------------
@@ -220,6 +300,17 @@ def _resolve_request(args: dict) -> tuple[str, dict]:
     if "refund_amount" in args:
         body["refund_amount"] = args["refund_amount"]
     return f"/api/disputes/{args['dispute_id']}/resolve", body
+
+
+# --- the sealed ledger ------------------------------------------------------------------
+
+
+def _seal(args: dict, key: str) -> dict:
+    seal = seal_ledger()
+    return {"seal_id": seal.pk if seal else None}
+
+
+SEAL = Operation("seal", 0, lambda rng, world: {}, _seal, request=None)
 
 
 # --- groups -----------------------------------------------------------------------------
@@ -305,6 +396,7 @@ OPERATIONS: dict[str, Operation] = {
                     "conversation_id": args["conversation_id"],
                     "title": "Bank work",
                     "price": args["price"],
+                    "pool_split": args["pool_split"],
                 },
             ),
         ),
@@ -330,6 +422,29 @@ OPERATIONS: dict[str, Operation] = {
             proposals.proposal_cancel,
             keyed=True,
             weight=2,
+        ),
+        Operation(
+            "add_task",
+            10,
+            _add_task_pick,
+            _add_task,
+            lambda args: (
+                "/api/tasks",
+                {
+                    "proposal_id": args["proposal_id"],
+                    "title": "Bank task",
+                    "assigned_to_id": args["assigned_to_id"],
+                    "points": args["points"],
+                },
+            ),
+        ),
+        Operation(
+            "finish_task",
+            12,
+            _finish_task_pick,
+            _finish_task,
+            lambda args: (f"/api/tasks/{args['task_id']}", {"status": "done"}),
+            method="PATCH",
         ),
         Operation(
             "dispute",

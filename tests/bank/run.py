@@ -1,9 +1,10 @@
 """The bank test: `python -m tests.bank.run` (`make bank`; `BANK_SECONDS` and
 `BANK_WORKERS` tune it). N worker processes run a random mix of operations through the
 services and the HTTP API (uvicorn, 2 workers, production-like settings) for a set time
-while faults are injected in turn; then `checker` holds every recorded call against the
-database and `manage.py reconcile` must exit 0. Prints a JSON report and exits 1 on any
-violation.
+while faults are injected in turn, each worker sealing the ledger every few seconds; then
+`checker` holds every recorded call against the database, what the workers left unsealed
+is sealed, and `manage.py reconcile` must exit 0, which proves every seal too. Prints a
+JSON report and exits 1 on any violation.
 
 Without `--database-url` the run starts its own PostgreSQL cluster and Redis on other
 ports (so `pg_restart` and `redis_restart` never touch the machine's servers) in a
@@ -137,7 +138,8 @@ class Bank:
              "--world", str(self.world_path), "--records", str(self.records),
              "--until", str(self.until), "--base-url", self.app.base_url,
              "--seed", str(self.options.seed * 1000 + index),
-             "--timeouts", str(self.options.timeouts)],
+             "--timeouts", str(self.options.timeouts),
+             "--seal-every", str(self.options.seal_every)],
             env=self.env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         process.records = self.records / f"worker-{index}.jsonl"
@@ -194,6 +196,9 @@ class Bank:
                 )
             elif fault["kind"] == "redis_restart":
                 violations += fault_injectors.probe_violations(fault)
+        sealing = self.seal_the_rest()
+        if sealing["unsealed_after"]:
+            violations.append(f"{sealing['unsealed_after']} transaction(s) left unsealed")
         out, err = io.StringIO(), io.StringIO()
         try:
             call_command("reconcile", stdout=out, stderr=err)
@@ -236,8 +241,46 @@ class Bank:
             # Logged by the app but answered to nobody (e.g. a client that gave up before
             # its body was read): not a violation, a figure worth watching.
             "app_logged_internal_errors": self._app_log_count("Internal Server Error"),
+            "sealing": sealing,
+            "task_points_payouts": self._task_points_payouts(),
             "violations": violations,
         }
+
+    def seal_the_rest(self) -> dict:
+        """Seal what the workers left, once the youngest transaction has settled (the
+        sealer's own safety margin, `sealing.SETTLE`), so that reconcile proves the whole
+        ledger; the seals there were before, and the transactions still unsealed after."""
+        from django.db.models import Max
+        from django.utils import timezone
+
+        from escrow import sealing
+        from escrow.models import EscrowTransaction, LedgerSeal
+
+        before = LedgerSeal.objects.count()
+        youngest = EscrowTransaction.objects.aggregate(at=Max("created_at"))["at"]
+        if youngest is not None:
+            time.sleep(max((youngest + sealing.SETTLE - timezone.now()).total_seconds(), 0))
+        sealing.seal_ledger()
+        return {
+            "seals_by_workers": before,
+            "seals": LedgerSeal.objects.count(),
+            "unsealed_after": sealing.backlog()[0],
+        }
+
+    def _task_points_payouts(self) -> int:
+        """Task-points proposals paid out while some of their tasks were done: the
+        payouts the weighted rule decided."""
+        from proposals.models import Proposal, Task
+
+        return (
+            Proposal.objects.filter(
+                pool_split=Proposal.PoolSplit.TASK_POINTS,
+                status__in=[Proposal.Status.COMPLETED, Proposal.Status.SETTLED],
+                tasks__status=Task.Status.DONE,
+            )
+            .distinct()
+            .count()
+        )
 
     def _app_log_count(self, text: str) -> int:
         log = self.root / "app.log"
@@ -260,6 +303,12 @@ def parse(argv=None):
         type=float,
         default=0.1,
         help="share of keyed HTTP calls that time out on purpose, then retry with the same key",
+    )
+    parser.add_argument(
+        "--seal-every",
+        type=float,
+        default=2,
+        help="seconds between each worker's runs of seal_ledger (0: the workers never seal)",
     )
     parser.add_argument("--database-url", help="use this PostgreSQL server, not our own")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))

@@ -1,8 +1,9 @@
 """The bank test's short version, in the normal suite: three workers for 20 s on the
 suite's PostgreSQL (a `bank_...` database of its own next to the test database) and
 Redis, with a worker SIGKILLed and backends terminated mid-transaction, then every
-recorded call checked against the ledger (`tests.bank.checker`). `make bank` runs the
-long version with PostgreSQL and Redis restarts on servers of its own."""
+recorded call checked against the ledger (`tests.bank.checker`), task-points payouts
+included, and the ledger the workers sealed as they went proven by reconcile. `make bank`
+runs the long version with PostgreSQL and Redis restarts on servers of its own."""
 
 import json
 import subprocess
@@ -44,5 +45,9 @@ def test_the_bank_holds_under_a_killed_worker_and_terminated_backends(tmp_path):
     # The mix really ran: both ways in, money moved all the way to payouts.
     assert report["operations"] >= 50
     assert set(report["by_transport"]) >= {"service", "http"}
-    for outcome in ("deposit:ok", "accept:ok", "confirm:ok"):
+    for outcome in ("deposit:ok", "accept:ok", "confirm:ok", "add_task:ok", "finish_task:ok"):
         assert report["outcomes"].get(outcome, 0) >= 1, report["outcomes"]
+    # The workers sealed while money moved. (How many pools were shared by done points,
+    # `task_points_payouts`, depends on the timing: the checker's own test pins that rule.)
+    assert report["sealing"]["seals_by_workers"] >= 1, report["sealing"]
+    assert report["sealing"]["unsealed_after"] == 0, report["sealing"]

@@ -1,6 +1,8 @@
 """One bank worker: `python -m tests.bank.worker ...`, a process of its own with
 `django.setup()`. Until its deadline it picks a random operation, runs it through the
-services or the HTTP API, and records the call before and after (`recorder`).
+services or the HTTP API, and records the call before and after (`recorder`). Every
+`--seal-every` seconds it also seals the ledger (`operations.SEAL`, through the service),
+as the deployed worker loop does, so that several sealers race each other and the money.
 
 Retries, as a careful client makes them: a money call that got no answer or a 503 is
 sent again with the same idempotency key (the HTTP `Idempotency-Key`; the services'
@@ -62,13 +64,15 @@ def call_service(operation, args: dict, key: str, record_attempt) -> tuple[str, 
 
 class Worker:
     def __init__(self, options):
-        from .operations import OPERATIONS  # models: only once Django is set up
+        from .operations import OPERATIONS, SEAL  # models: only once Django is set up
         from .world import World
 
         self.options = options
         self.rng = Random(options.seed)
         self.world = World.load(options.world)
         self.operations = list(OPERATIONS.values())
+        self.seal = SEAL
+        self.next_seal = time.time() + options.seal_every
         self.weights = [operation.weight for operation in self.operations]
         self.recorder = Recorder(options.records / f"worker-{options.index}.jsonl")
         self.session = requests.Session()
@@ -77,6 +81,10 @@ class Worker:
     def run(self) -> None:
         while time.time() < self.options.until:
             close_old_connections()
+            if self.options.seal_every and time.time() >= self.next_seal:
+                self.next_seal = time.time() + self.options.seal_every
+                self._call(self.seal, {}, "service")
+                continue
             operation = self.rng.choices(self.operations, self.weights)[0]
             try:
                 args = operation.pick(self.rng, self.world)
@@ -86,14 +94,17 @@ class Worker:
                 continue
             if args is None:
                 continue
-            self.count += 1
-            call_id = f"{self.options.index}-{self.count}"
             via = "http" if self.rng.random() < self.options.http_share else "service"
-            key = uuid.uuid4().hex
-            self.recorder.write("begin", id=call_id, op=operation.name, via=via, args=args, key=key)
-            run = self._via_http if via == "http" else self._via_service
-            outcome, fields = run(operation, args, key, call_id)
-            self.recorder.write("end", id=call_id, outcome=outcome, **fields)
+            self._call(operation, args, via)
+
+    def _call(self, operation, args: dict, via: str) -> None:
+        self.count += 1
+        call_id = f"{self.options.index}-{self.count}"
+        key = uuid.uuid4().hex
+        self.recorder.write("begin", id=call_id, op=operation.name, via=via, args=args, key=key)
+        run = self._via_http if via == "http" else self._via_service
+        outcome, fields = run(operation, args, key, call_id)
+        self.recorder.write("end", id=call_id, outcome=outcome, **fields)
 
     # --- the services ------------------------------------------------------------------
 
@@ -116,7 +127,9 @@ class Worker:
             short = attempt == 0 and operation.keyed and self.rng.random() < self.options.timeouts
             timeout = self.rng.uniform(0.002, 0.05) if short else 30
             try:
-                response = self.session.post(url, json=body, headers=headers, timeout=timeout)
+                response = self.session.request(
+                    operation.method, url, json=body, headers=headers, timeout=timeout
+                )
             except requests.RequestException as error:
                 timed_out = True
                 self.recorder.write("attempt", id=call_id, error=type(error).__name__)
@@ -186,6 +199,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--http-share", type=float, default=0.5)
     parser.add_argument("--timeouts", type=float, default=0.1)
+    parser.add_argument("--seal-every", type=float, default=0, help="seconds; 0: never")
     options = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
     django.setup()

@@ -19,7 +19,6 @@ from .conftest import usd
 
 pytestmark = pytest.mark.django_db
 NOW = timedelta(0)
-TRIGGER = "escrow_transactions_append_only"
 
 
 def deposit(user, amount: str, key: str) -> EscrowTransaction:
@@ -102,14 +101,15 @@ def test_a_sealer_that_lost_the_race_appends_nothing(funded_buyer, monkeypatch):
         )
 
 
-def _tamper(statement: str, params=()) -> None:
-    """Run `statement` on the ledger behind its back: the append-only trigger off."""
+def _tamper(statement: str, params=(), table: str = "escrow_transactions") -> None:
+    """Run `statement` on `table` (the ledger or its seals) behind its back: the table's
+    append-only trigger off."""
     with connection.cursor() as cursor:
         # The test's transaction has deferred foreign-key checks pending: run them first.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(f"ALTER TABLE escrow_transactions DISABLE TRIGGER {TRIGGER}")
+        cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
         cursor.execute(statement, params)
-        cursor.execute(f"ALTER TABLE escrow_transactions ENABLE TRIGGER {TRIGGER}")
+        cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
 
 
 def _two_seals(buyer):
@@ -173,7 +173,7 @@ def test_reconcile_notices_a_seal_cut_out_of_the_chain(funded_buyer):
     third_entry = deposit(funded_buyer, "1.00", "fifth")
     third = seal_ledger(settle=NOW)
     assert third.sealed_through_id == third_entry.pk
-    LedgerSeal.objects.filter(pk=third.pk).update(previous=None)
+    _tamper("UPDATE ledger_seals SET previous_id = NULL WHERE id = %s", [third.pk], "ledger_seals")
     assert first_broken_seal() == (
         f"seal #{third.pk} (transactions #{second.sealed_through_id + 1}-#{third_entry.pk}) "
         "does not follow the seal before it: the chain was cut"
