@@ -48,9 +48,28 @@ class AdjustForm(forms.Form):
         return amount
 
 
+def money_column(field: str):
+    """A list column writing the money field as the rest of the site does ("650.00 USD",
+    where djmoney would print "$650.00"), still sortable by it."""
+
+    @admin.display(description=field.replace("_", " "), ordering=field)
+    def column(obj):
+        return money_text(getattr(obj, field))
+
+    column.__name__ = field  # the column's CSS class in the list
+    return column
+
+
 @admin.register(Wallet)
 class WalletAdmin(ViewOnlyAdmin):
-    list_display = ("id", "kind", "user", "balance", "available_balance", "escrow_balance")
+    list_display = (
+        "id",
+        "kind",
+        "user",
+        money_column("balance"),
+        money_column("available_balance"),
+        money_column("escrow_balance"),
+    )
     list_filter = ("kind", "balance_currency")
     search_fields = ("user__username", "user__email")
     list_select_related = ("user",)
@@ -130,9 +149,9 @@ class GroupWalletAdmin(ViewOnlyAdmin):
     list_display = (
         "id",
         "group",
-        "available_balance",
-        "escrow_balance",
-        "total_escrow_received",
+        money_column("available_balance"),
+        money_column("escrow_balance"),
+        money_column("total_escrow_received"),
     )
     list_filter = ("balance_currency",)
     search_fields = ("group__name",)
@@ -167,7 +186,7 @@ class EscrowTransactionAdmin(ViewOnlyAdmin):
         "id",
         "created_at",
         "kind",
-        "amount",
+        money_column("amount"),
         "source",
         "destination",
         "actor",

@@ -20,6 +20,8 @@ from django.db.models.functions import Round
 from django.db.models.lookups import Exact
 from djmoney.models.fields import MoneyField
 
+from marketplace.core.formats import money_text
+
 from .money import AMOUNT
 
 # A cached balance accumulates many operations (a wallet's balance, a group's
@@ -166,7 +168,7 @@ class EscrowHold(models.Model):
         ]
 
     def __str__(self):
-        return f"Escrow hold #{self.pk}: {self.amount}"
+        return f"Escrow hold #{self.pk}: {money_text(self.amount)}"
 
 
 def _one_account(side: str) -> Q:
@@ -245,7 +247,7 @@ class EscrowTransaction(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} {self.amount}"
+        return f"{self.get_kind_display()} {money_text(self.amount)}"
 
 
 class LedgerSeal(models.Model):

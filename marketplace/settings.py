@@ -262,6 +262,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# A page's form refused by the CSRF check gets the site's 403 page, saying the form expired.
+CSRF_FAILURE_VIEW = "marketplace.core.api_errors.csrf_failure"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

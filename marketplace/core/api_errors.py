@@ -3,6 +3,7 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
+from django.shortcuts import render
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -79,6 +80,13 @@ def permission_denied(request, exception):
             error_body("permission_denied", "You are not allowed to do that."), status=403
         )
     return defaults.permission_denied(request, exception)
+
+
+def csrf_failure(request, reason=""):
+    """A page's form refused by the CSRF check (CSRF_FAILURE_VIEW), usually one sent from
+    a page opened before the user signed in or out: the site's 403 page, saying the form
+    expired. The API never gets here: DRF checks CSRF itself and answers in JSON."""
+    return render(request, "403.html", {"form_expired": True}, status=403)
 
 
 def server_error(request):
