@@ -1,7 +1,7 @@
 """Where one accept and one confirm spend their time: the queries each sends (count, and
 the statements by table) and cProfile's heaviest functions.
 
-    python -m bench.profile            # against bench_app (migrated first)
+    python -m bench.profile            # against bench_app (made again and migrated first)
 """
 
 import cProfile
@@ -51,6 +51,7 @@ def profiled(label: str, call):
 
 def main() -> None:
     database = stack.database_name("app")
+    stack.recreate_database(database)
     stack.manage(database, "migrate", "--noinput")
     os.environ.update(stack.builder_environment(database))
     boot.django()

@@ -1,19 +1,17 @@
-"""The wallet chart: available and escrow balances over time, summed from the ledger in
-one query and drawn as inline SVG by the template (no script, no style attribute)."""
+"""The wallet chart: available and escrow balances over the account's recent entries,
+summed from the ledger and drawn as inline SVG by the template (no script, no style
+attribute)."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Case, Count, DecimalField, F, Q, Sum, Value, When, Window
-from django.db.models.functions import Mod, RowNumber
-
-from .models import EscrowTransaction, GroupWallet, Wallet
+from .models import GroupWallet, Wallet
+from .wallet_entries import WalletEntries
 
 MAX_POINTS = 60
+CHART_ENTRIES = 1000  # the chart's span: the newest entries, however old the account
 WIDTH, HEIGHT, PAD = 600, 180, 8
-ZERO = Value(Decimal("0.00"))
-ORDER = [F("created_at").asc(), F("id").asc()]
 
 
 @dataclass(frozen=True)
@@ -23,51 +21,25 @@ class Point:
     escrow: Decimal
 
 
-def _signed(into: Q, out_of: Q) -> Case:
-    """The entry's amount when it arrives, minus it when it leaves; 0 otherwise."""
-    amount = DecimalField(max_digits=15, decimal_places=2)
-    return Case(When(into, then=F("amount")), default=ZERO, output_field=amount) - Case(
-        When(out_of, then=F("amount")), default=ZERO, output_field=amount
-    )
-
-
-def _sides(account) -> tuple[Q, Q, Q, Q]:
-    """(available in, available out, escrow in, escrow out) for a user's or a group's
-    wallet: a user's escrow is the holds it funded, a group's the holds of its deals."""
-    if isinstance(account, GroupWallet):
-        holds = "group_wallet_id"
-        into, out_of = Q(to_group_wallet_id=account.pk), Q(from_group_wallet_id=account.pk)
-    else:
-        holds = "buyer_wallet_id"
-        into, out_of = Q(to_wallet_id=account.pk), Q(from_wallet_id=account.pk)
-    held = Q(**{f"to_hold__{holds}": account.pk})
-    released = Q(**{f"from_hold__{holds}": account.pk})
-    return into, out_of, held, released
-
-
 def balance_series(*, account: Wallet | GroupWallet) -> list[Point]:
-    """Both balances after every entry touching the account, oldest first, sampled to at
-    most `MAX_POINTS` (every n-th entry counted back from the latest, which is always
-    kept). One query: running sums and the sampling are window functions."""
-    if account.pk is None:
+    """Both balances after each of the account's newest `CHART_ENTRIES` entries, oldest
+    first, sampled to at most `MAX_POINTS` (every n-th entry counted back from the latest,
+    which is always kept). The balances start from the sums before the first of them, so
+    the cost is the same for a day-old wallet and a ten-year-old one."""
+    entries = WalletEntries(account).select_related("from_hold", "to_hold")
+    keys = list(entries.newest_keys(CHART_ENTRIES))
+    if not keys:
         return []
-    into, out_of, held, released = _sides(account)
-    rows = (
-        EscrowTransaction.objects.filter(into | out_of | held | released)
-        .annotate(
-            available_after=Window(Sum(_signed(into, out_of)), order_by=ORDER),
-            escrow_after=Window(Sum(_signed(held, released)), order_by=ORDER),
-            position=Window(RowNumber(), order_by=ORDER),
-            entries=Window(Count("id")),
-        )
-        .annotate(
-            offset=Mod(F("entries") - F("position"), (F("entries") + MAX_POINTS - 1) / MAX_POINTS)
-        )
-        .filter(offset=0)
-        .order_by("created_at", "id")
-        .values_list("created_at", "available_after", "escrow_after")
-    )
-    return [Point(at, available, escrow) for at, available, escrow in rows]
+    since = keys[-1][0]
+    available, escrow = entries.balances_before(since)
+    points = []
+    for entry in entries.between(since, None).read():
+        available_change, escrow_change = entries.changes(entry)
+        available += available_change
+        escrow += escrow_change
+        points.append(Point(entry.created_at, available, escrow))
+    step = -(-len(points) // MAX_POINTS)  # ceiling
+    return points[::-1][::step][::-1]
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, CharField, Max, Q, Value, When
-from django.db.models.functions import Cast, Concat
+from django.db.models import Count, Q
 
 from .models import EscrowTransaction, Wallet
 from .selectors import wallet_transaction_list
 from .statements import wallet_statement_rows
+from .wallet_entries import WalletEntries
 
 Kind = EscrowTransaction.Kind
 PER_PAGE = 25
+ZERO = Decimal("0.00")
 RELEASE_LEGS = {Kind.PLATFORM_FEE, Kind.LEADER_COMMISSION, Kind.MEMBER_SHARE}
 
 
@@ -55,51 +56,86 @@ def _statement_by_id(wallet: Wallet, entries: list[EscrowTransaction]) -> dict[i
     return {int(row[1]): row for row in rows}
 
 
-def _line_key(wallet: Wallet) -> Case:
+def _line_key(entry: EscrowTransaction, wallet: Wallet) -> str:
     """What one history line is: the legs of one release out of the wallet's own escrow
     share their operation's idempotency key; every other entry is a line of its own."""
-    own_release_leg = Q(kind__in=RELEASE_LEGS, from_hold__buyer_wallet_id=wallet.pk)
-    return Case(
-        When(own_release_leg, then=Concat(Value("release:"), "idempotency_key")),
-        default=Concat(Value("entry:"), Cast("id", CharField())),
-        output_field=CharField(),
-    )
+    hold = entry.from_hold
+    if entry.kind in RELEASE_LEGS and hold is not None and hold.buyer_wallet_id == wallet.pk:
+        return f"release:{entry.idempotency_key}"
+    return f"entry:{entry.pk}"
+
+
+class _Lines:
+    """The wallet's history lines, newest first, each the list of its entries, as Django's
+    Paginator reads them: counted without reading them, and sliced by reading entries
+    from the newest until the slice's lines are known, so the first page costs a page
+    whatever the wallet's age. Pages count lines, not entries, so a release's legs are
+    never split between two pages."""
+
+    ordered = True  # the paginator warns about unordered lists
+
+    def __init__(self, wallet: Wallet, entries: WalletEntries):
+        self.wallet, self.entries = wallet, entries
+
+    def count(self) -> int:
+        own_legs = EscrowTransaction.objects.filter(
+            kind__in=RELEASE_LEGS, from_hold__buyer_wallet_id=self.wallet.pk
+        ).aggregate(legs=Count("id"), releases=Count("idempotency_key", distinct=True))
+        return self.entries.count() - own_legs["legs"] + own_legs["releases"]
+
+    def _grouped(self, entries: list[EscrowTransaction]) -> dict[str, list[EscrowTransaction]]:
+        lines: dict[str, list[EscrowTransaction]] = {}
+        for entry in entries:
+            lines.setdefault(_line_key(entry, self.wallet), []).append(entry)
+        return lines
+
+    def __getitem__(self, page: slice) -> list[list[EscrowTransaction]]:
+        start, stop = page.start, page.stop
+        read = stop + 1
+        while True:
+            entries = self.entries[0:read]
+            lines = self._grouped(entries)
+            # One line more than the slice: every line of the slice has begun.
+            if len(lines) > stop or len(entries) < read:
+                break
+            read *= 2
+        chosen = dict(list(lines.items())[start:stop])
+        releases = [key.removeprefix("release:") for key in chosen if key.startswith("release:")]
+        if releases and len(entries) == read:  # older legs may lie past what was read
+            seen = {entry.pk for entry in entries}
+            for leg in self.entries.where(
+                Q(kind__in=RELEASE_LEGS, idempotency_key__in=releases) & ~Q(pk__in=seen)
+            ):
+                chosen[_line_key(leg, self.wallet)].append(leg)
+        return list(chosen.values())
 
 
 def history_page(*, wallet: Wallet, number) -> tuple[Page, list[HistoryLine]]:
-    """The page `number` of the wallet's history, newest first, and its lines. Pages
-    count lines, not entries, so a release's legs are never split between two pages."""
-    entries = wallet_transaction_list(wallet=wallet).annotate(line=_line_key(wallet))
-    keys = (
-        entries.values("line")
-        .annotate(newest=Max("created_at"), last_id=Max("id"))
-        .order_by("-newest", "-last_id")
+    """The page `number` of the wallet's history, newest first, and its lines."""
+    entries = wallet_transaction_list(wallet=wallet).select_related(
+        "from_hold__proposal",
+        "to_hold__proposal",
+        "from_hold__group_wallet__group",
+        "to_wallet__user",
     )
-    page = Paginator(keys, PER_PAGE).get_page(number)
-    entries = list(
-        entries.filter(line__in=[row["line"] for row in page.object_list]).select_related(
-            "from_hold__proposal",
-            "to_hold__proposal",
-            "from_hold__group_wallet__group",
-            "to_wallet__user",
-        )
-    )
-    if not entries:
+    page = Paginator(_Lines(wallet, entries), PER_PAGE).get_page(number)
+    grouped = list(page.object_list)
+    if not grouped:
         return page, []
-    statement = _statement_by_id(wallet, entries)
-    lines: dict[str, HistoryLine] = {}
-    for entry in entries:
-        row = statement[entry.pk]
+    everything = sorted(
+        (entry for line in grouped for entry in line),
+        key=lambda entry: (entry.created_at, entry.pk),
+        reverse=True,
+    )
+    statement = _statement_by_id(wallet, everything)
+    lines = []
+    for legs in grouped:
+        first = legs[0]  # the newest: its date and balances stand for the line
+        row = statement[first.pk]
         available_change, escrow_change, available_after, escrow_after = map(Decimal, row[4:8])
-        line = lines.get(entry.line)
-        if line is not None:
-            line.escrow_change += escrow_change
-        else:
-            line = lines[entry.line] = HistoryLine(
-                entry, available_change, escrow_change, available_after, escrow_after
-            )
-        if entry.line.startswith("release:"):
-            line.legs.append(entry)
-    for line in lines.values():
-        line.legs.sort(key=lambda leg: leg.leg)
-    return page, list(lines.values())
+        line = HistoryLine(first, available_change, escrow_change, available_after, escrow_after)
+        if _line_key(first, wallet).startswith("release:"):
+            line.legs = sorted(legs, key=lambda leg: leg.leg)
+            line.escrow_change = sum((Decimal(statement[leg.pk][5]) for leg in legs), ZERO)
+        lines.append(line)
+    return page, lines

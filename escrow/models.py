@@ -239,8 +239,23 @@ class EscrowTransaction(models.Model):
                 fields=["idempotency_key", "leg"], name="unique_idempotent_leg"
             ),
         ]
-        # Statements and metrics read the ledger by kind over time.
-        indexes = [models.Index(fields=["kind", "created_at"], name="transaction_kind_time")]
+        # Statements and metrics read the ledger by kind over time; a wallet's entries are
+        # read side by side (escrow.wallet_entries), each side in time order from its own
+        # index.
+        indexes = [
+            models.Index(fields=["kind", "created_at"], name="transaction_kind_time"),
+            *(
+                models.Index(fields=[account, "created_at", "id"], name=f"entries_{account}_time")
+                for account in (
+                    "to_wallet",
+                    "from_wallet",
+                    "to_group_wallet",
+                    "from_group_wallet",
+                    "to_hold",
+                    "from_hold",
+                )
+            ),
+        ]
         permissions = [
             ("adjust_wallet", "Can adjust a wallet's balance with a ledger entry"),
             ("view_fee_statement", "Can export the platform fees by month"),

@@ -5,11 +5,11 @@ in the default currency.
 """
 
 from django.conf import settings
-from django.db.models import Case, CharField, Q, QuerySet, Sum, Value, When
+from django.db.models import Sum
 from djmoney.money import Money
 
-from .models import EscrowHold, EscrowTransaction, GroupWallet, Wallet
-from .sealing import with_seals
+from .models import EscrowTransaction, GroupWallet, Wallet
+from .wallet_entries import WalletEntries
 
 
 def _zero(currency: str) -> Money:
@@ -63,31 +63,11 @@ def member_shares_paid(*, hold_id: int, user_id: int) -> Money | None:
     return None if row is None else Money(row["total"], row["amount_currency"])
 
 
-def wallet_transaction_list(*, wallet: Wallet) -> QuerySet[EscrowTransaction]:
+def wallet_transaction_list(*, wallet: Wallet) -> WalletEntries:
     """Ledger entries that touch the wallet, newest first: money into or out of it, and
-    money leaving or entering the escrow holds it funded as a buyer. Each row is annotated
-    with `direction`: "in" when the money arrives in this wallet, "out" otherwise (an
-    escrow lock moves available money out into a hold; a release pays the hold out), and
-    with its `seal_id` and `seal_hash` (None until sealed)."""
-    if wallet.pk is None:
-        return EscrowTransaction.objects.none()
-    own_holds = EscrowHold.objects.filter(buyer_wallet_id=wallet.pk).values("pk")
-    return with_seals(
-        EscrowTransaction.objects.filter(
-            Q(from_wallet_id=wallet.pk)
-            | Q(to_wallet_id=wallet.pk)
-            | Q(from_hold__in=own_holds)
-            | Q(to_hold__in=own_holds)
-        )
-        .annotate(
-            direction=Case(
-                When(to_wallet_id=wallet.pk, then=Value("in")),
-                default=Value("out"),
-                output_field=CharField(),
-            )
-        )
-        .order_by("-created_at", "-id")
-    )
+    money leaving or entering the escrow holds it funded as a buyer, each with its
+    `direction` and seal (`escrow.wallet_entries`)."""
+    return WalletEntries(wallet)
 
 
 class Receipt:

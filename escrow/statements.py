@@ -15,8 +15,7 @@ from django.db.models.functions import TruncMonth
 
 from marketplace.core.formats import amount_text
 
-from .models import EscrowHold, EscrowTransaction, Wallet, cents
-from .money import CENT
+from .models import EscrowTransaction, Wallet
 from .selectors import wallet_transaction_list
 
 Kind = EscrowTransaction.Kind
@@ -47,23 +46,6 @@ FEE_STATEMENT_HEADER = [
 ]
 
 
-def _changes(entry: EscrowTransaction, wallet: Wallet) -> tuple[Decimal, Decimal]:
-    """How the entry moved the wallet's available balance and the escrow it holds as a
-    buyer (through its own holds)."""
-    amount = entry.amount.amount
-    available = ZERO
-    if entry.to_wallet_id == wallet.pk:
-        available += amount
-    if entry.from_wallet_id == wallet.pk:
-        available -= amount
-    escrow = ZERO
-    if entry.to_hold_id is not None and entry.to_hold.buyer_wallet_id == wallet.pk:
-        escrow += amount
-    if entry.from_hold_id is not None and entry.from_hold.buyer_wallet_id == wallet.pk:
-        escrow -= amount
-    return available, escrow
-
-
 def wallet_statement_rows(
     *, wallet: Wallet, since: datetime | None = None, until: datetime | None = None
 ) -> Iterator[list[str]]:
@@ -72,19 +54,13 @@ def wallet_statement_rows(
     `since` and `until` only the entries in [since, until), the balances still counting
     everything before. Rows are read from the database in chunks as they are written."""
     yield WALLET_STATEMENT_HEADER
-    entries = (
-        wallet_transaction_list(wallet=wallet)
-        .select_related("from_hold", "to_hold")
-        .order_by("created_at", "id")
-    )
+    entries = wallet_transaction_list(wallet=wallet).select_related("from_hold", "to_hold")
     available = escrow = ZERO
     if since is not None:
-        available, escrow = _balances_before(wallet, since)
-        entries = entries.filter(created_at__gte=since)
-    if until is not None:
-        entries = entries.filter(created_at__lt=until)
-    for entry in entries.iterator(chunk_size=2000):
-        available_change, escrow_change = _changes(entry, wallet)
+        available, escrow = entries.balances_before(since)
+    entries = entries.between(since, until)
+    for entry in entries.oldest_first():
+        available_change, escrow_change = entries.changes(entry)
         available += available_change
         escrow += escrow_change
         yield [
@@ -101,25 +77,6 @@ def wallet_statement_rows(
             "" if entry.seal_id is None else str(entry.seal_id),
             entry.seal_hash or "",
         ]
-
-
-def _balances_before(wallet: Wallet, moment: datetime) -> tuple[Decimal, Decimal]:
-    """The wallet's available balance and the escrow it held as a buyer just before
-    `moment`, summed from the ledger in whole cents (exact on SQLite too)."""
-    own_holds = EscrowHold.objects.filter(buyer_wallet_id=wallet.pk).values("pk")
-
-    def total(condition: Q) -> Sum:
-        return Sum(cents("amount"), filter=condition, default=0)
-
-    sums = EscrowTransaction.objects.filter(created_at__lt=moment).aggregate(
-        into=total(Q(to_wallet_id=wallet.pk)),
-        out_of=total(Q(from_wallet_id=wallet.pk)),
-        held=total(Q(to_hold__in=own_holds)),
-        released=total(Q(from_hold__in=own_holds)),
-    )
-    available = Decimal(int(sums["into"] - sums["out_of"])) / 100
-    escrow = Decimal(int(sums["held"] - sums["released"])) / 100
-    return available.quantize(CENT), escrow.quantize(CENT)
 
 
 def fee_statement_rows() -> Iterator[list[str]]:

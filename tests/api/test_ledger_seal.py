@@ -60,7 +60,7 @@ def test_wallet_lines_carry_their_seal_once_sealed(
     seal = seal_ledger(settle=NOW)
     second = fund(user, "0.35")
 
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         body = alice.get("/api/wallet/transactions").json()
 
     assert [
