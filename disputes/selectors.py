@@ -1,9 +1,12 @@
 """Reads of the dispute workflow that the API and the pages share."""
 
+from datetime import date
+
 from django.db.models import Prefetch, Q
 
 from marketplace.core.errors import NotFound
 from marketplace.core.roles import has_staff_power
+from proposals.models import PoolSplit
 from proposals.selectors import readable_by
 from proposals.transitions import RESOLVE_DISPUTES
 
@@ -34,6 +37,17 @@ def dispute_get(*, dispute_id, user) -> Dispute:
     return dispute
 
 
+def _readable_terms(terms: dict) -> dict:
+    """The frozen terms (JSON: the due date an ISO string, the pool rule a code) with a
+    real date and the rule's label, for the pages to write as they write any other."""
+    due = terms["due_date"]
+    return {
+        **terms,
+        "due_date": date.fromisoformat(due) if due else None,
+        "pool_split_label": PoolSplit(terms["pool_split"]).label,
+    }
+
+
 def snapshot_sections(items) -> dict:
     """The frozen snapshot as the pages show it: the terms, the tasks, and a timeline of
     the delivery and the messages, oldest first."""
@@ -41,7 +55,7 @@ def snapshot_sections(items) -> dict:
     items = list(items)
     terms = next((item.data for item in items if item.topic == Topic.TERMS), None)
     return {
-        "terms": terms,
+        "terms": _readable_terms(terms) if terms is not None else None,
         "tasks": [item.data for item in items if item.topic == Topic.TASK],
         "timeline": sorted(
             (item for item in items if item.topic in (Topic.DELIVERY, Topic.MESSAGE)),

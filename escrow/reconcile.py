@@ -180,16 +180,25 @@ def _check_conservation(problems: list[str]) -> None:
             )
 
 
+# Tables the database keeps append-only, each by a trigger named after it: the ledger
+# (escrow 0005) and its seals (0010).
+APPEND_ONLY_TABLES = ("escrow_transactions", "ledger_seals")
+
+
 def _check_append_only(problems: list[str]) -> None:
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT 1 FROM pg_trigger WHERE tgname = 'escrow_transactions_append_only' "
-            "AND tgenabled <> 'D'"
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE c.relname = ANY(%s) AND t.tgname = c.relname || '_append_only' "
+            "AND t.tgenabled <> 'D'",
+            [list(APPEND_ONLY_TABLES)],
         )
-        if cursor.fetchone() is None:
-            problems.append("the append-only trigger on escrow_transactions is missing or disabled")
+        guarded = {table for (table,) in cursor.fetchall()}
+    for table in APPEND_ONLY_TABLES:
+        if table not in guarded:
+            problems.append(f"the append-only trigger on {table} is missing or disabled")
 
 
 def _check_seals(problems: list[str]) -> None:

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from escrow.money import parse_amount
 from marketplace.core.errors import DomainError
@@ -41,7 +42,7 @@ class ProposalForm(forms.Form):
             try:
                 data["price"] = parse_amount(data["price"], data["currency"], field="price")
             except DomainError as error:
-                self.add_error("price", friendly_message(error))
+                self.add_error("price", ValidationError(friendly_message(error), code=error.code))
         return data
 
 

@@ -91,7 +91,6 @@ FRIENDLY_MESSAGES = {
     "own_group": "You belong to this group, so you cannot hire it: open a conversation "
     "with another group.",
     "payments_disabled": "Deposits are switched off on this site: no payment provider is enabled.",
-    "invalid_amount": "Please enter an amount such as 12.50. {message}",
     "invalid_currency": "{message}",
     "blank_message": "Write something before sending.",
     "invalid_title": "Give it a title of 1 to 200 characters.",

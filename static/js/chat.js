@@ -26,6 +26,27 @@
     return el;
   }
 
+  // What the statuses that need saying mean, rendered once in the page (`status_help_data`).
+  function readStatusHelp() {
+    var data = document.getElementById("status-help");
+    return data ? JSON.parse(data.textContent) : {};
+  }
+
+  // A status badge as _message.html writes it: a status that needs saying carries its
+  // meaning, as a tooltip and as text for screen readers.
+  function badge(code, label, help) {
+    var el = text("span", "status-badge status-" + code);
+    if (!Object.prototype.hasOwnProperty.call(help, code)) {
+      el.textContent = label;
+      return el;
+    }
+    var abbr = text("abbr", "", label);
+    abbr.title = help[code];
+    el.appendChild(abbr);
+    el.appendChild(text("span", "visually-hidden", ": " + help[code]));
+    return el;
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var root = document.querySelector("[data-conversation-socket]");
     if (!root || !("WebSocket" in window) || !window.mpLive) return;
@@ -39,6 +60,7 @@
     var typingTimer = null;
     var lastTypingSent = 0;
     var pending = {};
+    var statusHelp = readStatusHelp();
     // Read frames go out at most once a second, carrying the newest id seen (the server
     // limits them per user, and writes the read mark only when it moves forward).
     var readTimer = null;
@@ -95,7 +117,7 @@
         // The same coloured badge as the proposal cards (the status is a code: [a-z_]).
         var code = String(message.metadata.status || "").replace(/[^a-z_]/g, "");
         var status = code.replace(/_/g, " ");
-        cardLink.appendChild(text("span", "status-badge status-" + code, status.charAt(0).toUpperCase() + status.slice(1)));
+        cardLink.appendChild(badge(code, status.charAt(0).toUpperCase() + status.slice(1), statusHelp));
         item.appendChild(cardLink);
       }
       // Keep the list in id order even if frames arrive out of order.

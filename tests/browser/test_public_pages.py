@@ -93,6 +93,27 @@ def test_a_visitor_finds_a_group_and_comes_back_to_it_after_signing_up(people, v
 
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_the_home_cards_steps_follow_their_heading_without_a_gap(people, viewport):
+    """The two calls to action are flex columns, which do not collapse margins: the list's
+    top margin came on top of the heading's, an empty band between them."""
+    visitor = people(f"visitor-{viewport}", viewport=VIEWPORTS[viewport])
+    page = visitor.goto("/")
+
+    cards = page.locator(".audience")
+    expect(cards).to_have_count(2)
+    for card in cards.all():
+        gap, heading_margin = card.evaluate(
+            """card => {
+              const heading = card.querySelector("h2"), steps = card.querySelector(".steps");
+              return [steps.getBoundingClientRect().top - heading.getBoundingClientRect().bottom,
+                      parseFloat(getComputedStyle(heading).marginBottom)];
+            }"""
+        )
+        assert gap == pytest.approx(heading_margin, abs=0.5)
+    visitor.shot("home-cards")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_a_long_title_keeps_the_page_width_and_the_accept_button(people, viewport):
     """Finding 5: a 100-character word made the page 1918 px wide at 1280 and pushed the
     Accept button off a phone's screen."""

@@ -2,6 +2,8 @@
 at the suggested split (one click applies it, with the reason recorded; staff may change
 it) and the dispute page shows the frozen snapshot as a timeline."""
 
+from datetime import date
+
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.core.management import call_command
@@ -186,6 +188,37 @@ def test_the_dispute_page_shows_the_snapshot_as_a_timeline():
     assert Dispute.objects.get().evidence_items.filter(kind="auto").count() == 1 + 2 + 1 + len(
         Message.objects.filter(conversation=team.conversation, id__lt=_disputed_message_id(team))
     )
+
+
+def a_dated_task_points_dispute(team):
+    """A task-points proposal due on 15 Dec 2026, disputed: its snapshot keeps the due date
+    as an ISO string and the pool rule as a code."""
+    proposal = bring_to(team, S.DELIVERED)
+    Proposal.objects.filter(pk=proposal.pk).update(
+        due_date=date(2026, 12, 15), pool_split=Proposal.PoolSplit.TASK_POINTS
+    )
+    return dispute_open(proposal=proposal, actor=team.buyer, reason="Late.")
+
+
+def test_the_snapshot_writes_its_due_date_as_a_day():
+    team = make_team(members=1)
+    dispute = a_dated_task_points_dispute(team)
+    assert dispute.evidence_items.get(topic="terms").data["due_date"] == "2026-12-15"
+
+    html = signed_in(team.buyer).get(f"/disputes/{dispute.pk}/").content.decode()
+
+    assert "<div><dt>Due</dt><dd>15 Dec 2026</dd></div>" in html
+    assert "2026-12-15" not in html
+
+
+def test_the_desk_writes_the_frozen_terms_in_words():
+    team = make_team(members=1)
+    dispute = a_dated_task_points_dispute(team)
+
+    html = signed_in(staff_user("sam", "support")).get(resolve_url(dispute)).content.decode()
+
+    assert "Terms: due 15 Dec 2026, member pool: by finished task points;" in html
+    assert "task_points" not in html and "2026-12-15" not in html
 
 
 def _disputed_message_id(team) -> int:

@@ -67,3 +67,23 @@ def test_the_database_refuses_to_change_or_delete_ledger_entries(deal, statement
 def test_the_orm_cannot_update_ledger_entries_either(deal):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         EscrowTransaction.objects.update(memo="rewritten")
+
+
+@pytest.mark.parametrize("table", ["escrow_transactions", "ledger_seals"])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "ALTER TABLE {table} DISABLE TRIGGER {table}_append_only",
+        "DROP TRIGGER {table}_append_only ON {table}",
+    ],
+)
+def test_reconcile_finds_an_append_only_trigger_disabled_or_dropped(deal, table, statement):
+    """Each append-only table's trigger (the ledger's, escrow 0005; its seals', 0010):
+    without it the table could be rewritten, so reconcile says so, naming the table."""
+    assert find_problems() == []
+    with connection.cursor() as cursor:
+        # The test's transaction has deferred foreign-key checks pending: run them first.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(statement.format(table=table))  # undone with the test's transaction
+
+    assert find_problems() == [f"the append-only trigger on {table} is missing or disabled"]

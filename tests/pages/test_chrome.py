@@ -1,15 +1,23 @@
 """The site's chrome (issue 14, findings 6 and 7): navigation, member counts, one date
 format, one status label."""
 
+import json
+import re
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.template import Context, Template
 from django.test import Client
+from djmoney.money import Money
 
+from disputes.models import Dispute
+from disputes.services import dispute_resolve
 from marketplace.core.models import Conversation, Message
+from marketplace.core.templatetags.pages import STATUS_HELP
 from proposals.models import Proposal, Task
-from tests.factories import GroupFactory, UserFactory
+from tests.factories import GroupFactory, UserFactory, staff_user
 from tests.proposals.factories import bring_to, make_team
 
 from .conftest import text
@@ -52,6 +60,23 @@ def test_dates_are_written_one_way():
     assert out == "15 Dec 2026, 23:32|15 Dec 2026|15 Dec 2026"
 
 
+# `|date` and its format, as a template writes it: `{{ x|date:"j M Y" }}`, `{{ x|date }}`.
+_DATE_FILTER = re.compile(r"""\|date\b(?::\s*(?:"([^"]*)"|'([^']*)'))?""")
+
+
+def test_people_read_dates_only_through_when():
+    """`|date` is left for machine-readable attributes (`date:'c'`); any date a person
+    reads goes through `|when`, so no page writes one its own way."""
+    root = Path(settings.BASE_DIR) / "templates"
+    own_ways = [
+        f"{path.relative_to(root)}: {match.group(0)}"
+        for path in sorted(root.rglob("*.html"))
+        for match in _DATE_FILTER.finditer(path.read_text())
+        if (match.group(1) or match.group(2)) != "c"
+    ]
+    assert own_ways == []
+
+
 def test_chat_badges_use_the_cards_status_colours(as_user):
     group = GroupFactory()
     buyer = UserFactory()
@@ -81,10 +106,60 @@ def test_settled_is_explained_where_the_chat_shows_it(as_user):
 
     html = as_user(buyer).get(f"/conversations/{conversation.pk}/").content.decode()
 
-    assert (
-        '<abbr title="A dispute ended in a split: staff refunded part of the price to the '
-        'buyer and released the rest to the group.">Settled</abbr>' in html
+    help_text = (
+        "A dispute ended in a split: staff refunded part of the price to the buyer and "
+        "released the rest to the group."
     )
+    # A tooltip for a mouse, and the same words for a screen reader (a tooltip is out of
+    # reach of a keyboard or a finger).
+    assert (
+        f'<span class="status-badge status-settled"><abbr title="{help_text}">Settled</abbr>'
+        f'<span class="visually-hidden">: {help_text}</span></span>' in html
+    )
+    # The meaning of each status that needs saying, for the badges chat.js adds live.
+    data = re.search(r'<script id="status-help" type="application/json">(.*?)</script>', html)
+    assert json.loads(data.group(1)) == STATUS_HELP
+
+
+def resolved(team, outcome: str, refund: str | None = None) -> Proposal:
+    proposal = bring_to(team, Proposal.Status.DISPUTED)
+    dispute_resolve(
+        dispute=Dispute.objects.get(proposal=proposal),
+        actor=staff_user(None, "support"),
+        outcome=outcome,
+        refund_amount=Money(refund, "USD") if refund else None,
+    )
+    return proposal
+
+
+@pytest.mark.parametrize(
+    "status, make, words",
+    [
+        ("disputed", lambda team: bring_to(team, "disputed"), "the price stays in escrow"),
+        ("settled", lambda team: resolved(team, "split", "400.00"), "refunded part of the price"),
+        ("refunded", lambda team: resolved(team, "refund"), "refunded the whole price"),
+        ("cancelled", lambda team: bring_to(team, "cancelled"), "The leader cancelled"),
+    ],
+)
+def test_a_card_whose_status_needs_saying_says_it_in_words(as_user, status, make, words):
+    """On the card as visible text: a phone or a keyboard reaches no tooltip."""
+    team = make_team(members=1)
+    proposal = make(team)
+    assert Proposal.objects.get(pk=proposal.pk).status == status
+
+    html = as_user(team.buyer).get(f"/conversations/{team.conversation.pk}/").content.decode()
+
+    card = re.search(rf'<article [^>]*id="proposal-{proposal.pk}".*?</article>', html, re.S)
+    line = re.search(r'<p class="muted status-help" data-field="status-help">(.*?)</p>', card[0])
+    assert line[1] == STATUS_HELP[status]
+    assert words in line[1]
+
+
+def test_a_card_whose_status_says_it_all_has_no_explanation(as_user):
+    team = make_team(members=1)
+    bring_to(team, Proposal.Status.IN_PROGRESS)
+    html = as_user(team.buyer).get(f"/conversations/{team.conversation.pk}/").content.decode()
+    assert 'data-field="status-help"' not in html
 
 
 def test_in_progress_is_written_one_way_on_the_card_and_the_board(as_user):

@@ -5,6 +5,7 @@ emptied, the countdown, and messages and form errors where the person is looking
 
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from django.utils import timezone
@@ -13,6 +14,7 @@ from djmoney.money import Money
 from disputes.models import Dispute
 from disputes.services import dispute_resolve
 from proposals import services
+from proposals.forms import ProposalForm
 from proposals.models import Proposal
 from tests.factories import staff_user
 from tests.proposals.factories import bring_to, expect, money_state, propose
@@ -132,6 +134,31 @@ def test_a_bad_price_keeps_the_input_and_shows_the_error_at_the_field(as_user, t
     assert not Proposal.objects.exists()
     # Read once: the next visit shows an empty form.
     assert 'value="10.001"' not in chat(client, team).content.decode()
+
+
+@pytest.mark.parametrize("price", ["abc", "-5", "10.001"])
+def test_a_bad_price_is_refused_once_in_the_words_and_with_the_code_of_the_api(
+    as_user, client_for, team, price
+):
+    client = as_user(team.leader)
+    new = f"/conversations/{team.conversation.pk}/proposals/new/"
+    response = csrf_post(client, new, {"title": "Shop", "price": price, "currency": "USD"})
+    html = client.get(response["Location"]).content.decode()
+    errors = re.search(r'<ul class="errors" id="id_price_error">(.*?)</ul>', html, re.S)[1]
+    on_the_page = [unescape(error) for error in re.findall(r"<li>(.*?)</li>", errors)]
+
+    api = client_for(team.leader).post(
+        "/api/proposals/create",
+        {"conversation_id": team.conversation.pk, "title": "Shop", "price": price},
+        format="json",
+    )
+    error = api.json()["error"]
+
+    assert (error["code"], error["fields"]) == ("invalid_amount", {"price": [error["message"]]})
+    assert on_the_page == [error["message"]]
+    form = ProposalForm({"title": "Shop", "price": price, "currency": "USD"})
+    assert not form.is_valid() and form.has_error("price", code="invalid_amount")
+    assert not Proposal.objects.exists()
 
 
 def test_a_settled_card_shows_what_was_actually_paid(as_user, team, ledger_clean):

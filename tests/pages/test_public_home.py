@@ -26,6 +26,15 @@ def test_the_home_page_has_one_call_to_action_for_a_buyer_and_one_for_a_group():
         assert share in html
 
 
+def test_the_member_pool_is_said_to_follow_finished_tasks_where_the_proposal_says_so():
+    body = text(Client().get("/"))
+    assert (
+        "87% to the group's members: equal shares, or by their finished tasks' points if the "
+        "proposal says so" in body
+    )
+    assert "shared equally" not in body
+
+
 def test_a_signed_in_visitor_starts_a_group_straight_away():
     client = Client()
     client.force_login(UserFactory())

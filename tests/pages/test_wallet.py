@@ -71,7 +71,7 @@ def test_deposit_and_withdraw_through_the_page(as_user, ledger_clean):
     response = csrf_post(
         client, "/wallet/deposit/", {"deposit-amount": "-5", "deposit-key": "k-negative"}
     )
-    assert flashes(response) == ["Please enter an amount such as 12.50. Amount must be above zero."]
+    assert flashes(response) == ["Amount must be above zero."]
 
 
 def test_deposits_are_refused_in_words_without_the_sandbox(as_user, settings):
@@ -120,6 +120,7 @@ def test_absurd_amounts_on_the_page_are_refused_in_words(as_user, amount, ledger
         {"deposit-amount": amount, "deposit-key": form_key(client, "deposit")},
     )
     assert response.status_code == 302
-    assert flashes(response)[0].startswith("Please enter an amount such as 12.50.")
+    [flash] = flashes(response)  # one message, with an example of what is wanted
+    assert "such as" in flash and "12.50" in flash
     assert not EscrowTransaction.objects.filter(to_wallet__user=user).exists()
     ledger_clean()

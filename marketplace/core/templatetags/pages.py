@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django import template
 from django.utils.dateformat import format as date_format
+from django.utils.html import json_script
 from djmoney.money import Money
 
 from marketplace.core import selectors
@@ -61,9 +62,12 @@ def when(value, precision: str = "") -> str:
 
 # Statuses whose name alone does not say what happened to the money.
 STATUS_HELP = {
+    "disputed": "A dispute is open: the price stays in escrow until staff decide where it goes.",
     "settled": "A dispute ended in a split: staff refunded part of the price to the buyer "
     "and released the rest to the group.",
-    "refunded": "The whole price went back to the buyer.",
+    "refunded": "Staff refunded the whole price to the buyer.",
+    "cancelled": "The leader cancelled after the buyer accepted: the whole price went back "
+    "to the buyer.",
 }
 
 
@@ -71,3 +75,10 @@ STATUS_HELP = {
 def status_help(status) -> str:
     """What a status means, for the ones that need saying ("" for the others)."""
     return STATUS_HELP.get(str(status or ""), "")
+
+
+@register.simple_tag
+def status_help_data() -> str:
+    """`STATUS_HELP` as a JSON data block, for chat.js to explain the badges of messages
+    that arrive live as the server explains the others."""
+    return json_script(STATUS_HELP, "status-help")
