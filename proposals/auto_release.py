@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from marketplace.core.errors import DomainError
-from marketplace.core.formats import money_text
+from marketplace.core.formats import moment_text, money_text
 from marketplace.core.notifications import Kind, notify
 
 from .models import Proposal
@@ -86,7 +86,7 @@ def _reminder(proposal: Proposal, days: int, due: datetime) -> None:
     title = f"“{proposal.title}” will be confirmed automatically {when}"
     body = (
         f"Unless you confirm the work, request changes or open a dispute, the escrow of "
-        f"{price} is released to the group on {due:%Y-%m-%d %H:%M} UTC. You can extend "
+        f"{price} is released to the group on {moment_text(due)} UTC. You can extend "
         f"this once by up to {AUTO_RELEASE_MAX_EXTENSION_DAYS} days."
     )
     notify(

@@ -28,7 +28,7 @@ dispute; it builds on `proposal_data`.
 """
 
 from escrow.selectors import user_receipts
-from marketplace.core.formats import amount_text, money_text
+from marketplace.core.formats import amount_text, moment_text, money_text
 from marketplace.core.notifications import Kind, Note, notify_all
 
 from .selectors import proposal_payees
@@ -139,7 +139,7 @@ def _delivered(proposal, note) -> None:
         body=(
             f"Confirm the work to release the escrow, or request changes. Without an answer "
             f"the escrow of {money_text(proposal.price)} is released automatically on "
-            f"{release_at:%Y-%m-%d %H:%M} UTC."
+            f"{moment_text(release_at)} UTC."
         ),
         auto_release_at=release_at,
     )

@@ -22,6 +22,7 @@ from escrow.errors import CurrencyMismatch
 from escrow.money import Rates, fee_breakdown, parse_amount
 from escrow.selectors import group_wallet_get, wallet_get
 from marketplace.core.errors import Conflict, DomainError, Forbidden, InvalidInput
+from marketplace.core.formats import moment_text
 from marketplace.core.models import Conversation
 from marketplace.core.selectors import conversation_with_parties
 from marketplace.core.services import membership_hold
@@ -239,7 +240,7 @@ def proposal_extend_auto_release(*, proposal: Proposal, actor, days: int) -> Pro
     announce_in_chat(
         proposal,
         "The buyer extended the automatic release of “{title}” {note}.",
-        note=f"by {days} days, to {until:%Y-%m-%d %H:%M} UTC",
+        note=f"by {days} days, to {moment_text(until)} UTC",
     )
     return proposal
 

@@ -12,6 +12,7 @@ from djmoney.money import Money
 from disputes.services import dispute_open, dispute_resolve
 from marketplace.core.errors import DomainError
 from marketplace.core.events import user_stream
+from marketplace.core.formats import moment_text
 from marketplace.core.models import Notification
 from marketplace.core.notifications import notifications_mark_read, notify
 from marketplace.core.serializers import NotificationOutputSerializer
@@ -110,7 +111,7 @@ def test_delivery_tells_the_buyer_when_the_escrow_releases_itself():
     note = Notification.objects.get(pk__gt=since)
     assert note.body == (
         "Confirm the work to release the escrow, or request changes. Without an answer the "
-        f"escrow of 1000.00 USD is released automatically on {release_at:%Y-%m-%d %H:%M} UTC."
+        f"escrow of 1000.00 USD is released automatically on {moment_text(release_at)} UTC."
     )
     # JSON data carries timestamps to the millisecond (Django's JSON encoder).
     millis = f"{release_at.microsecond // 1000:03d}"

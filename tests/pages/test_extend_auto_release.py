@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.conf import settings
 
+from marketplace.core.formats import moment_text
 from proposals.models import Proposal
 from proposals.services import AUTO_RELEASE_MAX_EXTENSION_DAYS
 from tests.factories import UserFactory
@@ -84,7 +85,9 @@ def test_a_double_post_extends_once(as_user, team):
         "The automatic release was already extended once."
     )
     notes = team.conversation.messages.values_list("body", flat=True)
-    assert sum("extended the automatic release" in body for body in notes) == 1
+    [note] = [body for body in notes if "extended the automatic release" in body]
+    # The site's one way of writing a moment (finding 7), as on the card.
+    assert note.endswith(f"by 7 days, to {moment_text(due + timedelta(days=7))} UTC.")
 
 
 @pytest.mark.parametrize("who", ["leader", "m1"])

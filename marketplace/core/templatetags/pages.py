@@ -1,15 +1,13 @@
 """Template helpers of the server-rendered pages: money, rates, dates, the bell."""
 
-from datetime import datetime
 from decimal import Decimal
 
 from django import template
-from django.utils.dateformat import format as date_format
 from django.utils.html import json_script
 from djmoney.money import Money
 
 from marketplace.core import selectors
-from marketplace.core.formats import amount_text, money_text
+from marketplace.core.formats import amount_text, moment_text, money_text
 
 register = template.Library()
 
@@ -45,19 +43,13 @@ def code_label(value) -> str:
     return str(value or "").replace("_", " ").capitalize()
 
 
-# The site's one way of writing a moment, and a day: "15 Dec 2026, 23:32" and "15 Dec 2026"
-# (UTC, the site's time zone), on every page.
-MOMENT_FORMAT = "j M Y, H:i"
-DAY_FORMAT = "j M Y"
-
-
 @register.filter(expects_localtime=True)
 def when(value, precision: str = "") -> str:
-    """A date and time as "15 Dec 2026, 23:32"; a date, or `|when:"day"`, as "15 Dec 2026"."""
+    """The site's one way of writing a moment (`core.formats.moment_text`): "15 Dec 2026,
+    23:32"; a date, or `|when:"day"`, as "15 Dec 2026"."""
     if value in (None, ""):
         return ""
-    with_time = isinstance(value, datetime) and precision != "day"
-    return date_format(value, MOMENT_FORMAT if with_time else DAY_FORMAT)
+    return moment_text(value, precision)
 
 
 # Statuses whose name alone does not say what happened to the money.
