@@ -17,6 +17,7 @@ from marketplace.core.formats import amount_text
 
 from .models import EscrowTransaction, Wallet
 from .selectors import wallet_transaction_list
+from .wallet_entries import one_snapshot
 
 Kind = EscrowTransaction.Kind
 ZERO = Decimal("0.00")
@@ -55,28 +56,28 @@ def wallet_statement_rows(
     everything before. Rows are read from the database in chunks as they are written."""
     yield WALLET_STATEMENT_HEADER
     entries = wallet_transaction_list(wallet=wallet).select_related("from_hold", "to_hold")
-    available = escrow = ZERO
-    if since is not None:
-        available, escrow = entries.balances_before(since)
-    entries = entries.between(since, until)
-    for entry in entries.oldest_first():
-        available_change, escrow_change = entries.changes(entry)
-        available += available_change
-        escrow += escrow_change
-        yield [
-            entry.created_at.astimezone(UTC).isoformat(timespec="seconds"),
-            str(entry.pk),
-            entry.kind,
-            entry.get_kind_display(),
-            amount_text(available_change),
-            amount_text(escrow_change),
-            amount_text(available),
-            amount_text(escrow),
-            str(entry.amount.currency),
-            entry.memo,
-            "" if entry.seal_id is None else str(entry.seal_id),
-            entry.seal_hash or "",
-        ]
+    with one_snapshot():
+        available = escrow = ZERO
+        if since is not None:
+            available, escrow = entries.balances_before(since)
+        for entry in entries.between(since, until).oldest_first():
+            available_change, escrow_change = entries.changes(entry)
+            available += available_change
+            escrow += escrow_change
+            yield [
+                entry.created_at.astimezone(UTC).isoformat(timespec="seconds"),
+                str(entry.pk),
+                entry.kind,
+                entry.get_kind_display(),
+                amount_text(available_change),
+                amount_text(escrow_change),
+                amount_text(available),
+                amount_text(escrow),
+                str(entry.amount.currency),
+                entry.memo,
+                "" if entry.seal_id is None else str(entry.seal_id),
+                entry.seal_hash or "",
+            ]
 
 
 def fee_statement_rows() -> Iterator[list[str]]:

@@ -11,13 +11,14 @@ the four sides merged in order.
 
 import heapq
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from functools import reduce
 from itertools import islice
 from operator import or_
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Case, CharField, DecimalField, Func, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
@@ -71,6 +72,20 @@ def _sides(account: Account) -> list[QuerySet[EscrowTransaction]]:
         entries.filter(held).exclude(out_of),
         entries.filter(released).exclude(into).exclude(held),
     ]
+
+
+@contextmanager
+def one_snapshot() -> Iterator[None]:
+    """A transaction to read the sides in: one snapshot for all four (REPEATABLE READ, on
+    PostgreSQL, when it is the outermost), and cursors that stream. Outside a transaction
+    Django declares its cursors WITH HOLD, which PostgreSQL materializes whole before the
+    first row: a 100 000-entry statement waited 4.6 s for its first byte."""
+    outermost = connection.get_autocommit()
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
 
 
 class WalletEntries:

@@ -29,6 +29,7 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 TIMEOUT_MS = 10_000
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 812}}
 
 
 # Module scope: Playwright's event loop must be gone before other tests run, since it
@@ -58,6 +59,12 @@ def browser():
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def width(request) -> str:
+    """A test that asks for it runs at a desktop's and at a phone's width."""
+    return request.param
 
 
 def off_the_loop(call, *args, **kwargs):

@@ -31,21 +31,15 @@ from tests.factories import staff_user
 from tests.proposals.factories import bring_to, fund, make_team, money_state, usd
 from tests.proposals.factories import expect as money_expected
 
-from .conftest import describe, off_the_loop
+from .conftest import VIEWPORTS, describe, off_the_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 S = Proposal.Status
 SCREENS = settings.BASE_DIR / "artifacts" / "additions"
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 812}}
 REASON = (
     "Suggested by the unfinished work frozen at opening: 285.71 USD of 1000.00 USD back to "
     "the buyer."
 )
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def width(request):
-    return request.param
 
 
 def shot(person, name: str, width: str):

@@ -10,15 +10,9 @@ from playwright.sync_api import expect
 from legacy.services import project_create
 from tests.factories import GroupFactory, UserFactory
 
-from .conftest import describe, off_the_loop
+from .conftest import VIEWPORTS, describe, off_the_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 812}}
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def width(request):
-    return request.param
 
 
 def setup():

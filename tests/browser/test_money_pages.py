@@ -15,17 +15,11 @@ from proposals.models import Proposal
 from tests.factories import staff_user
 from tests.proposals.factories import bring_to, make_team, propose
 
-from .conftest import describe, off_the_loop
+from .conftest import VIEWPORTS, describe, off_the_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 S = Proposal.Status
 SCREENS = settings.BASE_DIR / "artifacts" / "issue14"
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 812}}
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def width(request):
-    return request.param
 
 
 def shot(person, name: str, width: str):

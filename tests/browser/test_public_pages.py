@@ -11,11 +11,10 @@ from proposals.models import Proposal
 from tests.factories import GroupFactory, UserFactory, staff_user
 from tests.proposals.factories import bring_to, make_team, propose
 
-from .conftest import describe, off_the_loop
+from .conftest import VIEWPORTS, describe, off_the_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 812}}
 LONG_WORD = "Supercalifragilistic" * 5  # 100 characters, no space to break at
 
 

@@ -26,22 +26,16 @@ from tests.factories import GroupFactory, UserFactory, staff_user
 from tests.live import asgi_servers
 from tests.proposals.factories import bring_to, make_team, money_state, propose
 
-from .conftest import Person, describe, off_the_loop
+from .conftest import VIEWPORTS, Person, describe, off_the_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 S = Proposal.Status
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 812}}
 # Every date the tests make is this moment (or its day), so each page's text is known.
 MOMENT = datetime(2026, 12, 15, 23, 32, tzinfo=UTC)
 WHEN = "15 Dec 2026, 23:32"  # the `when` filter
 DAY = "15 Dec 2026"  # `when:"day"`
 ISO_ISH = re.compile(r"\d{4}-\d{2}-\d{2}")  # "2026-12-15 23:32 UTC", the other format
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def width(request):
-    return request.param
 
 
 def badge_colours(badge) -> tuple[str, str]:

@@ -11,11 +11,10 @@ from marketplace.core.templatetags.pages import STATUS_HELP
 from proposals.models import Proposal
 from tests.proposals.factories import bring_to, make_team
 
-from .conftest import describe, off_the_loop
+from .conftest import VIEWPORTS, describe, off_the_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 812}}
 HELP = STATUS_HELP["disputed"]
 
 

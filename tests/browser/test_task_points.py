@@ -11,16 +11,10 @@ from proposals.models import Proposal, Task
 from proposals.services import proposal_accept, proposal_create, task_create, task_update
 from tests.proposals.factories import make_team, usd
 
-from .conftest import describe, off_the_loop
+from .conftest import VIEWPORTS, describe, off_the_loop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENS = settings.BASE_DIR / "artifacts" / "task_points"
-VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 812}}
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def width(request):
-    return request.param
 
 
 def shot(person, name: str, width: str):

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = ("escrow", "0007_adjustment_kind")
 AFTER = ("escrow", "0008_exact_cents_and_wide_balances")
-SEALS = ("escrow", "0009_ledger_seals")
+SEALS = ("escrow", "0010_append_only_seals")  # the seals, append-only
 WIDENED = {
     "wallets": ("balance", "available_balance", "escrow_balance"),
     "group_wallets": ("balance", "available_balance", "escrow_balance", "total_escrow_received"),

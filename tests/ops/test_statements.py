@@ -6,6 +6,8 @@ from datetime import UTC, timedelta
 from unittest import mock
 
 import pytest
+from asgiref.sync import async_to_sync
+from django.db import transaction
 from django.utils import timezone
 
 from escrow.models import EscrowTransaction, Wallet
@@ -22,9 +24,14 @@ pytestmark = pytest.mark.django_db
 
 
 def body(response) -> str:
-    """A statement is streamed: its text, once read to the end."""
-    assert response.streaming
-    return b"".join(response.streaming_content).decode()
+    """A statement is streamed, as the ASGI server reads it: its text, once read to the
+    end."""
+    assert response.streaming and response.is_async
+
+    async def read() -> bytes:
+        return b"".join([part async for part in response.streaming_content])
+
+    return async_to_sync(read)().decode()
 
 
 def _stamp(entry) -> str:
@@ -186,8 +193,62 @@ def test_the_statement_streams_with_a_bounded_number_of_queries(
     client = client_for(team.buyer)
 
     # The caller, the balances before `from`, and one streamed read per side of the wallet
-    # (escrow.wallet_entries), however many lines.
-    with django_assert_max_num_queries(7):
+    # (escrow.wallet_entries) in one transaction (its savepoint here), however many lines.
+    with django_assert_max_num_queries(9):
         lines = body(client.get("/api/wallet/statement.csv?from=2000-01-01")).split("\r\n")
 
     assert len(lines) == 1 + 1 + 3 * 5 + 1  # header, deposit, 3 x (lock + 4 legs), end
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_first_lines_leave_before_the_last_are_read(monkeypatch):
+    """Through the ASGI application, as uvicorn runs it: the statement leaves in chunks
+    of `LINES_PER_CHUNK` lines as they are read (an asynchronous iterator), where Django
+    would read a synchronous iterator whole before sending its first line."""
+    from asgiref.testing import ApplicationCommunicator
+
+    from marketplace.asgi import application
+    from marketplace.core.api_tokens import token_issue
+
+    team = make_team(members=1, deposit="100.00")
+    for _ in range(5):
+        fund(team.buyer, "1.00")
+    with transaction.atomic():
+        token = token_issue(team.buyer)
+    monkeypatch.setattr("escrow.api_statements.LINES_PER_CHUNK", 2)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/api/wallet/statement.csv",
+        "raw_path": b"/api/wallet/statement.csv",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"authorization", f"Token {token}".encode()),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+
+    async def first_and_rest():
+        talk = ApplicationCommunicator(application, scope)
+        await talk.send_input({"type": "http.request", "body": b"", "more_body": False})
+        start = await talk.receive_output(10)
+        chunks = [await talk.receive_output(10)]
+        while chunks[-1].get("more_body"):
+            chunks.append(await talk.receive_output(10))
+        return start, chunks
+
+    start, chunks = async_to_sync(first_and_rest)()
+
+    assert start["status"] == 200
+    bodies = [chunk.get("body", b"") for chunk in chunks]
+    lines = b"".join(bodies).decode().split("\r\n")
+    assert lines[0] == HEADER and len(lines) == 1 + 6 + 1  # header, 6 entries, end
+    first = next(position for position, body in enumerate(bodies) if body)
+    assert bodies[first].decode().count("\r\n") == 2  # the first two lines, alone...
+    assert chunks[first]["more_body"] is True  # ...sent with more to come
