@@ -74,6 +74,10 @@ def _sides(account: Account) -> list[QuerySet[EscrowTransaction]]:
     ]
 
 
+def _from_cents(cents_: Decimal | int) -> Decimal:
+    return (Decimal(int(cents_)) / 100).quantize(CENT)
+
+
 @contextmanager
 def one_snapshot() -> Iterator[None]:
     """A transaction to read the sides in: one snapshot for all four (REPEATABLE READ, on
@@ -193,30 +197,37 @@ class WalletEntries:
         return getattr(hold, self.hold_owner) == self.account.pk
 
     def balances_before(self, moment: datetime) -> tuple[Decimal, Decimal]:
-        """The account's available balance and its escrow just before `moment`, summed
-        from its own entries in whole cents (exact on SQLite too), each side from its own
-        index, in one statement."""
+        """The account's available balance and its escrow just before `moment`: its cached
+        balances less what its entries since `moment` changed, in whole cents (exact on
+        SQLite too), each side summed from its own index, in one statement. Counted back
+        from now, the cost is that of the entries since `moment` (a page, the chart's
+        span), not of the account's whole history; reconcile proves the cached balances
+        equal the ledger's sums."""
         conditions = _conditions(self.account)
         if not conditions:
             return ZERO, ZERO
 
-        def total(condition: Q) -> Coalesce:
-            entries = EscrowTransaction.objects.filter(condition, created_at__lt=moment)
+        def since(condition: Q) -> Coalesce:
+            entries = EscrowTransaction.objects.filter(condition, created_at__gte=moment)
             # SUM as a plain function: Django would GROUP BY a `Sum` inside `values()`.
             summed = entries.order_by().values(
                 total=Func(cents("amount"), function="SUM", output_field=DecimalField())
             )
             return Coalesce(Subquery(summed), Value(0), output_field=DecimalField())
 
-        sums = (
+        now = (
             type(self.account)
             .objects.filter(pk=self.account.pk)
-            .values(**{side: total(c) for side, c in zip(SIDES, conditions, strict=True)})
+            .values(
+                available=cents("available_balance"),
+                escrow=cents("escrow_balance"),
+                **{side: since(c) for side, c in zip(SIDES, conditions, strict=True)},
+            )
             .get()
         )
-        available = Decimal(int(sums["into"] - sums["out_of"])) / 100
-        escrow = Decimal(int(sums["held"] - sums["released"])) / 100
-        return available.quantize(CENT), escrow.quantize(CENT)
+        available = now["available"] - now["into"] + now["out_of"]
+        escrow = now["escrow"] - now["held"] + now["released"]
+        return _from_cents(available), _from_cents(escrow)
 
     def _full(self, entries: QuerySet[EscrowTransaction]) -> QuerySet[EscrowTransaction]:
         if self.related:

@@ -10,7 +10,7 @@ from operator import or_
 import pytest
 from django.db.models import Q
 
-from escrow.models import EscrowHold, EscrowTransaction, Wallet
+from escrow.models import EscrowHold, EscrowTransaction, GroupWallet, Wallet
 from escrow.wallet_entries import WalletEntries
 from proposals.models import Proposal
 from tests.proposals.factories import bring_to, fund, make_team
@@ -89,6 +89,23 @@ def test_balances_before_any_entry_add_up_to_the_statement(busy_buyer):
     busy_buyer.refresh_from_db()
     assert available == busy_buyer.available_balance.amount
     assert escrow == busy_buyer.escrow_balance.amount
+
+
+def test_a_group_wallets_balances_before_any_entry_add_up(busy_buyer):
+    group_wallet = GroupWallet.objects.get()
+    entries = WalletEntries(group_wallet).select_related("from_hold", "to_hold")
+    available = escrow = Decimal("0.00")
+    for entry in entries.oldest_first():
+        assert entries.balances_before(entry.created_at) == (available, escrow)
+        available_change, escrow_change = entries.changes(entry)
+        available += available_change
+        escrow += escrow_change
+    group_wallet.refresh_from_db()
+    assert (available, escrow) == (
+        group_wallet.available_balance.amount,
+        group_wallet.escrow_balance.amount,
+    )
+    assert escrow == Decimal("99.99")  # the delivered deal's, still held
 
 
 def test_a_wallet_not_yet_opened_has_no_entries():
