@@ -170,3 +170,16 @@ def anon():
 def client_for():
     """`client_for(user)`: an APIClient sending the user's token."""
     return token_client
+
+
+def streamed_text(response) -> str:
+    """A streamed response's text (a statement), read to the end as the ASGI server
+    reads it: through its asynchronous iterator."""
+    from asgiref.sync import async_to_sync
+
+    assert response.streaming and response.is_async
+
+    async def read() -> bytes:
+        return b"".join([part async for part in response.streaming_content])
+
+    return async_to_sync(read)().decode()

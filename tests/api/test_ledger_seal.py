@@ -11,6 +11,7 @@ import pytest
 from escrow import sealing
 from escrow.models import EscrowTransaction, LedgerSeal
 from escrow.sealing import seal_ledger
+from tests.conftest import streamed_text
 from tests.factories import UserFactory
 
 from .conftest import balances, fund
@@ -86,7 +87,7 @@ def test_the_csv_statement_ends_each_line_with_its_seal(alice, user, ledger_clea
 
     response = alice.get("/api/wallet/statement.csv")
 
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(streamed_text(response))))
     assert rows[0][-3:] == ["memo", "seal_id", "seal_hash"]
     assert [(row[1], row[4], row[6], row[-2], row[-1]) for row in rows[1:]] == [
         (str(first.pk), "40.10", "40.10", str(seal.pk), seal.hash),

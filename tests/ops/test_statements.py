@@ -13,6 +13,7 @@ from django.utils import timezone
 from escrow.models import EscrowTransaction, Wallet
 from escrow.services import wallet_adjust
 from proposals import services
+from tests.conftest import streamed_text as body
 from tests.proposals.factories import bring_to, fund, make_team, usd
 
 HEADER = (
@@ -21,17 +22,6 @@ HEADER = (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def body(response) -> str:
-    """A statement is streamed, as the ASGI server reads it: its text, once read to the
-    end."""
-    assert response.streaming and response.is_async
-
-    async def read() -> bytes:
-        return b"".join([part async for part in response.streaming_content])
-
-    return async_to_sync(read)().decode()
 
 
 def _stamp(entry) -> str:
