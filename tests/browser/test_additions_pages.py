@@ -99,7 +99,9 @@ def test_the_dispute_shows_its_evidence_and_the_desk_applies_the_suggestion(
     page = buyer.goto(f"/disputes/{dispute.pk}/")
     snapshot = page.locator(f'[data-snapshot="{dispute.pk}"]')
     expect(snapshot.locator('[data-field="snapshot-price"]')).to_have_text("1000.00 USD")
-    expect(snapshot.locator('[data-field="snapshot-pool-split"]')).to_have_text("By finished work")
+    expect(snapshot.locator('[data-field="snapshot-pool-split"]')).to_have_text(
+        "By finished task points"
+    )
     # 1000.00 * 2 of 7 points unfinished = 285.714…, half up.
     expect(snapshot.locator('[data-field="suggested-refund"]')).to_have_text("285.71 USD")
     tasks = snapshot.locator(".snapshot-tasks li")

@@ -200,7 +200,7 @@ def a_dated_task_points_dispute(team):
     return dispute_open(proposal=proposal, actor=team.buyer, reason="Late.")
 
 
-def test_the_snapshot_writes_its_due_date_as_a_day():
+def test_the_snapshot_writes_its_terms_in_words():
     team = make_team(members=1)
     dispute = a_dated_task_points_dispute(team)
     assert dispute.evidence_items.get(topic="terms").data["due_date"] == "2026-12-15"
@@ -209,6 +209,10 @@ def test_the_snapshot_writes_its_due_date_as_a_day():
 
     assert "<div><dt>Due</dt><dd>15 Dec 2026</dd></div>" in html
     assert "2026-12-15" not in html
+    # The pool rule by the model's own label, as the desk writes it; rates as percents.
+    assert '<dd data-field="snapshot-pool-split">By finished task points</dd>' in html
+    assert "Platform fee 10%, leader commission 3%." in html
+    assert "0.1000" not in html and "0.0300" not in html
 
 
 def test_the_desk_writes_the_frozen_terms_in_words():
