@@ -136,15 +136,16 @@ def _cards(conversation: Conversation, user) -> list[Proposal]:
     return decorate_cards(proposals, user)
 
 
-def proposal_panel_context(request, conversation: Conversation) -> dict:
+def proposal_panel_context(request, conversation: Conversation, *, flashes: bool = True) -> dict:
     """The chat page's proposal part: the cards, and the leader's "new proposal" form
-    with what its live breakdown needs (the rates in force and the members in order)."""
+    with what its live breakdown needs (the rates in force and the members in order).
+    With `flashes`, it also takes the message and the kept form the last action left."""
     cards = _cards(conversation, request.user)
     is_leader = conversation.group.leader_id == request.user.pk
     has_open = any(card.status in Proposal.OPEN and not card.is_legacy for card in cards)
     can_propose = is_leader and not has_open
-    flash = take_flash(request)
-    kept = take_form(request, conversation.pk)
+    flash = take_flash(request) if flashes else None
+    kept = take_form(request, conversation.pk) if flashes else None
     form = ProposalForm(initial=proposal_initial_for(conversation) if can_propose else None)
     if kept is not None and can_propose:
         form = ProposalForm(kept["data"])
@@ -179,9 +180,15 @@ def proposal_panel_context(request, conversation: Conversation) -> dict:
 @new_workflow_required
 @require_GET
 def proposal_panel(request, conversation_id):
-    """The cards alone, re-fetched by htmx when a proposal or task event arrives."""
+    """The cards alone, re-fetched by htmx when a proposal or task event arrives. It
+    leaves the last action's message to the page that action lands on: the event of
+    one's own action can reach the page being left before the browser follows the
+    redirect, and would take the message there."""
     conversation = conversation_or_404(request, conversation_id)
-    context = {"conversation": conversation, **proposal_panel_context(request, conversation)}
+    context = {
+        "conversation": conversation,
+        **proposal_panel_context(request, conversation, flashes=False),
+    }
     return render(request, "proposals/_panel.html", context)
 
 

@@ -117,6 +117,24 @@ def test_the_flash_after_accepting_is_on_the_card(as_user, team, ledger_clean):
     ledger_clean()
 
 
+def test_a_live_refresh_before_the_redirect_leaves_the_flash_to_the_page(as_user, team):
+    """The accept's own event can make the page being left re-fetch the cards before the
+    browser follows the redirect: that refresh must not take the message."""
+    proposal = propose(team, price="350.00")
+    client = as_user(team.buyer)
+    response = csrf_post(client, f"/proposals/{proposal.pk}/accept/")
+
+    refresh = client.get(
+        f"/conversations/{team.conversation.pk}/proposals/", HTTP_HX_REQUEST="true"
+    )
+    page = client.get(response["Location"])
+
+    assert "You accepted" not in refresh.content.decode()
+    assert "You accepted “Build the shop”: 350.00 USD is now held in escrow." in card(
+        page, proposal
+    )
+
+
 def test_a_bad_price_keeps_the_input_and_shows_the_error_at_the_field(as_user, team):
     client = as_user(team.leader)
     response = csrf_post(
