@@ -42,12 +42,14 @@ DESK_TITLE_CHARS = 32
 DESK_NAME_CHARS = 20
 
 
-class EvidenceInline(StaffViewMixin, admin.TabularInline):
-    model = DisputeMessage
-    fields = ("author", "body", "created_at")
-    readonly_fields = fields
+class ReadOnlyInline(StaffViewMixin, admin.TabularInline):
+    """Rows the desk reads and never edits: the evidence and the snapshot."""
+
     extra = 0
     can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -56,21 +58,17 @@ class EvidenceInline(StaffViewMixin, admin.TabularInline):
         return False
 
 
-class SnapshotInline(StaffViewMixin, admin.TabularInline):
-    """The snapshot frozen when the dispute opened: read-only, like the evidence."""
+class EvidenceInline(ReadOnlyInline):
+    model = DisputeMessage
+    fields = ("author", "body", "created_at")
+
+
+class SnapshotInline(ReadOnlyInline):
+    """The snapshot frozen when the dispute opened."""
 
     model = DisputeEvidenceItem
     verbose_name = verbose_name_plural = "snapshot frozen at opening"
     fields = ("topic", "occurred_at", "data")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class ResolveForm(forms.Form):

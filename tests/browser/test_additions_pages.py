@@ -19,16 +19,10 @@ from disputes.services import dispute_open
 from escrow.models import EscrowTransaction, LedgerSeal
 from escrow.sealing import seal_ledger
 from marketplace.core.services import message_send
-from proposals.models import Proposal, Task
-from proposals.services import (
-    proposal_accept,
-    proposal_create,
-    proposal_deliver,
-    task_create,
-    task_update,
-)
+from proposals.models import Proposal
+from proposals.services import proposal_deliver
 from tests.factories import staff_user
-from tests.proposals.factories import bring_to, fund, make_team, money_state, usd
+from tests.proposals.factories import accept_with_tasks, bring_to, fund, make_team, money_state
 from tests.proposals.factories import expect as money_expected
 
 from .conftest import VIEWPORTS, describe, off_the_loop
@@ -63,24 +57,11 @@ def disputed_task_points_proposal():
     and m1's 2 still to do, then disputed by the buyer after asking about it."""
     team = make_team(members=2, deposit="1500.00", joined_order=["leader", "m2", "m1"])
     leader, (m1, m2) = team.leader, team.members
-    proposal = proposal_create(
-        conversation=team.conversation,
-        actor=leader,
-        title="Shop",
-        price=usd("1000.00"),
-        pool_split=Proposal.PoolSplit.TASK_POINTS,
+    proposal = accept_with_tasks(
+        team,
+        "1000.00",
+        [("Catalogue", leader, 2, True), ("Checkout", m2, 3, True), ("Search", m1, 2, False)],
     )
-    proposal_accept(proposal=proposal, actor=team.buyer)
-    for title, user, points, done in (
-        ("Catalogue", leader, 2, True),
-        ("Checkout", m2, 3, True),
-        ("Search", m1, 2, False),
-    ):
-        task = task_create(
-            proposal=proposal, actor=leader, title=title, assigned_to=user, points=points
-        )
-        if done:
-            task_update(task=task, actor=leader, status=Task.Status.DONE)
     proposal_deliver(proposal=proposal, actor=leader)
     message_send(conversation=team.conversation, sender=team.buyer, body="Where is search?")
     dispute = dispute_open(proposal=proposal, actor=team.buyer, reason="Search is missing.")

@@ -7,9 +7,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
-from proposals.models import Proposal, Task
-from proposals.services import proposal_accept, proposal_create, task_create, task_update
-from tests.proposals.factories import make_team, usd
+from tests.proposals.factories import accept_with_tasks, make_team
 
 from .conftest import VIEWPORTS, describe, off_the_loop
 
@@ -26,24 +24,12 @@ def setup():
     """The worked example one task short: leader 2 and m2 3 points done, m1's 3 to do."""
     team = make_team(members=2, deposit="1500.00", joined_order=["leader", "m2", "m1"])
     leader, (m1, m2) = team.leader, team.members
-    proposal = proposal_create(
-        conversation=team.conversation,
-        actor=leader,
-        title="Shop",
-        price=usd("100.00"),
-        pool_split=Proposal.PoolSplit.TASK_POINTS,
-    )
-    proposal_accept(proposal=proposal, actor=team.buyer)
-    for user, points, status in ((leader, 2, "done"), (m2, 3, "done"), (m1, 3, "todo")):
-        task = task_create(
-            proposal=proposal,
-            actor=leader,
-            title=f"Part {user.username}",
-            assigned_to=user,
-            points=points,
-        )
-        if status == "done":
-            task_update(task=task, actor=leader, status=Task.Status.DONE)
+    proposal = accept_with_tasks(
+        team,
+        "100.00",
+        [(f"Part {user.username}", user, points, done)
+         for user, points, done in ((leader, 2, True), (m2, 3, True), (m1, 3, False))],
+    )  # fmt: skip
     return team, proposal
 
 

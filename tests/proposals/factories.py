@@ -15,7 +15,7 @@ from escrow.reconcile import ledger_balances
 from escrow.services import new_key, wallet_deposit
 from marketplace.core.models import Conversation, GroupMembership
 from proposals import services
-from proposals.models import Proposal
+from proposals.models import Proposal, Task
 from tests.concurrency import run_together
 from tests.factories import ConversationFactory, GroupFactory, UserFactory
 
@@ -69,6 +69,26 @@ def propose(team: Team, price="1000.00", title="Build the shop") -> Proposal:
         description="All of it.",
         price=usd(price),
     )
+
+
+def accept_with_tasks(team: Team, price: str, tasks) -> Proposal:
+    """A task-points proposal of the leader's at `price`, accepted, with `tasks` as
+    (title, assignee, points, done) added by the leader and the done ones finished."""
+    proposal = services.proposal_create(
+        conversation=team.conversation,
+        actor=team.leader,
+        title="Shop",
+        price=usd(price),
+        pool_split=Proposal.PoolSplit.TASK_POINTS,
+    )
+    proposal = services.proposal_accept(proposal=proposal, actor=team.buyer)
+    for title, user, points, done in tasks:
+        task = services.task_create(
+            proposal=proposal, actor=team.leader, title=title, assigned_to=user, points=points
+        )
+        if done:
+            services.task_update(task=task, actor=team.leader, status=Task.Status.DONE)
+    return proposal
 
 
 def bring_to(team: Team, status: str, price="1000.00") -> Proposal:
